@@ -1,0 +1,53 @@
+# habitlake: two commands set everything up and run things.
+#   make demo   set up (venv, packages, jars, metastore) and run the demo end to end
+#   make test   set up and run the whole test suite (what .ci/run calls)
+# Every target is idempotent: a second run skips what is already there.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+HL     := $(BIN)/habitlake
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast bench lock clean-lake clean help
+
+help:
+	@echo "make demo       set up and run the demo end to end"
+	@echo "make test       set up and run the whole test suite"
+	@echo "make test-fast  only the quick tests (no Spark)"
+	@echo "make bench      benchmark harness (prints its figures)"
+	@echo "make clean-lake delete generated data, lakehouse and metastore (keeps venv and jars)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(HL) setup
+
+demo: setup
+	$(HL) demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m fast
+
+bench: setup
+	$(BIN)/python -m bench
+
+lock: $(BIN)/python
+	$(BIN)/uv pip freeze --python $(BIN)/python | grep -v '^-e\|^habitlake' > requirements.lock.new
+	{ echo "# Full resolved dependency set, used as constraints by 'make setup' (uv pip install -c)."; echo "# Regenerate: make lock"; cat requirements.lock.new; } > requirements.lock; rm requirements.lock.new
+
+clean-lake:
+	-$(HL) metastore stop
+	rm -rf .habitlake
+
+clean: clean-lake
+	rm -rf $(VENV) .cache

@@ -1,0 +1,207 @@
+"""`habitlake`: the command line for people and scripts. Every subcommand has --help.
+
+Heavy imports (pyspark, the generator) happen inside the commands, so `--help` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from habitlake.settings import Settings
+
+DEMO_CUSTOMERS, DEMO_DAYS, DEMO_START, DEMO_SEED = 3000, 180, "2025-01-01", 42
+
+
+def _spark(settings: Settings, app: str):
+    from habitlake.spark import get_spark
+
+    return get_spark(settings, app_name=f"habitlake-{app}")
+
+
+# --- setup --------------------------------------------------------------------------------------
+
+def cmd_setup(args, settings: Settings) -> int:
+    from habitlake import jars, metastore
+
+    t0 = time.monotonic()
+    already = jars.is_resolved(settings.jar_dir)
+    found = jars.resolve(settings.jar_dir)
+    print(f"jars: {len(found)} in {settings.jar_dir} ({'cached' if already else 'resolved from Maven Central'})")
+    if args.no_metastore:
+        return 0
+    started = metastore.ensure_running(settings)
+    print(f"metastore: {metastore.status(settings)}{' (started)' if started else ''}")
+    print(f"root: {settings.root}   ({time.monotonic() - t0:.1f}s)")
+    return 0
+
+
+# --- generate -----------------------------------------------------------------------------------
+
+def cmd_generate(args, settings: Settings) -> int:
+    from jobs.landing.generator import generate
+
+    out = args.out or settings.landing
+    truth = args.truth or settings.truth
+    t0 = time.monotonic()
+    summary = generate(out, truth, customers=args.customers, days=args.days, start=args.start,
+                       seed=args.seed, dirt=args.dirt, progress=not args.quiet)
+    _print_generated(summary, out, truth, time.monotonic() - t0)
+    return 0
+
+
+def _print_generated(summary: dict, out: str, truth: str, seconds: float) -> None:
+    from tabulate import tabulate
+
+    rows = [(name, s["files"], s["rows"], f"{s['bytes'] / 1e6:.1f}") for name, s in summary.items()]
+    total = sum(s["bytes"] for s in summary.values()) / 1e6
+    print(tabulate(rows, headers=["source", "files", "rows", "MB"], tablefmt="simple"))
+    print(f"wrote {total:.1f} MB of landing files to {out} (truth in {truth}) in {seconds:.1f}s")
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from jobs.bronze import ingest
+
+    spark = _spark(settings, "ingest")
+    t0 = time.monotonic()
+    log = ingest.run(spark, settings, args.date, args.to, args.source or None)
+    _print_ingest(log, time.monotonic() - t0)
+    return 0
+
+
+def _print_ingest(log: list[dict], seconds: float) -> None:
+    from tabulate import tabulate
+
+    per_source: dict[str, list[int]] = {}
+    for row in log:
+        agg = per_source.setdefault(row["source"], [0, 0, 0, 0])
+        agg[0] += row["status"] == "ingested"
+        agg[1] += row["status"] == "rejected"
+        agg[2] += row["rows"]
+        agg[3] += row["malformed_rows"]
+    table = [(s, *v) for s, v in per_source.items()]
+    if table:
+        print(tabulate(table, headers=["source", "files", "rejected", "rows", "malformed"]))
+    for row in log:
+        if row["status"] == "rejected":
+            print(f"REJECTED {row['file']}: {row['reason']}", file=sys.stderr)
+    print(f"ingested {sum(r['rows'] for r in log)} rows from "
+          f"{sum(r['status'] == 'ingested' for r in log)} new files in {seconds:.1f}s"
+          + ("" if log else " (nothing new: every file was already ingested)"))
+
+
+# --- sql ----------------------------------------------------------------------------------------
+
+def cmd_sql(args, settings: Settings) -> int:
+    spark = _spark(settings, "sql")
+    df = spark.sql(args.query)
+    rows = df.limit(args.limit).collect() if args.limit else df.collect()
+    print(format_rows(df.columns, [list(r) for r in rows], args.format))
+    return 0
+
+
+def format_rows(columns: list[str], rows: list[list], fmt: str) -> str:
+    """Rows as a text table, CSV or JSON lines (one object per row)."""
+    if fmt == "json":
+        return "\n".join(json.dumps(dict(zip(columns, r)), default=str, ensure_ascii=False) for r in rows)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=columns, tablefmt="psql", disable_numparse=True)
+
+
+# --- metastore ----------------------------------------------------------------------------------
+
+def cmd_metastore(args, settings: Settings) -> int:
+    from habitlake import metastore
+
+    if args.action == "start":
+        metastore.ensure_running(settings)
+    elif args.action == "stop":
+        metastore.stop(settings)
+    print(metastore.status(settings))
+    return 0
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+def cmd_demo(args, settings: Settings) -> int:
+    """Generate the demo retailer (unless already there) and run it through the pipeline."""
+    from habitlake import demo
+
+    return demo.run(settings, customers=args.customers, days=args.days, start=args.start, seed=args.seed)
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="habitlake",
+        description="habitlake: a Spark lakehouse for grocery customer-habit analytics. "
+                    "Settings come from HABITLAKE_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("setup", help="resolve the jar cache and start the metastore (idempotent)")
+    p.add_argument("--no-metastore", action="store_true", help="only resolve jars")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("generate", help="generate a synthetic retailer's landing files",
+                       description="Write landing files (CSV, JSON lines) of a synthetic fresh-food "
+                                   "e-grocer / frozen-food distributor, and its hidden truth.")
+    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="number of customers (default %(default)s)")
+    p.add_argument("--days", type=int, default=DEMO_DAYS, help="days simulated (default %(default)s)")
+    p.add_argument("--start", default=DEMO_START, help="first day, YYYY-MM-DD (default %(default)s)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed; same seed, same bytes (default %(default)s)")
+    p.add_argument("--dirt", type=float, default=0.02, help="rate of each kind of dirt (default %(default)s)")
+    p.add_argument("--out", help="landing folder (default: <root>/landing)")
+    p.add_argument("--truth", help="truth folder (default: <root>/truth)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("ingest", help="landing files of a date or range -> bronze Delta tables",
+                       description="Read each landing source for the date (or every date of "
+                                   "--date..--to) into append-only bronze.<source> tables.")
+    p.add_argument("--date", required=True, help="business date YYYY-MM-DD")
+    p.add_argument("--to", help="last date of an inclusive range")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sql", help="run Spark SQL over the lakehouse catalog and print the result")
+    p.add_argument("query", help="a SQL statement, e.g. \"SELECT count(*) FROM bronze.orders\"")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--limit", type=int, default=0, help="at most this many rows (0 = all)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("metastore", help="start, stop or show the shared metastore server")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.set_defaults(func=cmd_metastore)
+
+    p = sub.add_parser("demo", help="run the demo end to end on embedded defaults")
+    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+    p.add_argument("--days", type=int, default=DEMO_DAYS)
+    p.add_argument("--start", default=DEMO_START)
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The one SparkSession factory: Delta Lake, the shared Hive-compatible metastore, local defaults.
+
+Called from entry points (CLI, DAG tasks, notebooks) and from the test fixture; never at import.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pyspark.sql import SparkSession
+
+from habitlake import jars, metastore
+from habitlake.settings import CONF_DIR_NAME, PROJECT_DIR, Settings
+
+LOG4J_CONF = PROJECT_DIR / CONF_DIR_NAME / "log4j2.properties"
+# MLlib's FP-growth recurses deeply on big baskets and overflows the default 1 MB thread stack.
+THREAD_STACK = "-Xss16m"
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    """Every setting habitlake gives Spark, as a plain dict (also used for spark-submit)."""
+    jar_paths = jars.jars(settings.jar_dir)
+    java_opts = f"{THREAD_STACK} -Dlog4j2.configurationFile=file:{LOG4J_CONF} " \
+                f"-Dderby.system.home={settings.metastore_dir}"
+    conf = {
+        "spark.master": settings.spark_master,
+        "spark.jars": ",".join(str(p) for p in jar_paths),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": settings.warehouse,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
+        "spark.driver.memory": settings.driver_memory,
+        "spark.driver.extraJavaOptions": java_opts,
+        "spark.executor.extraJavaOptions": THREAD_STACK,
+        "spark.ui.enabled": str(settings.spark_ui).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        # Non-UTF-8 landing files (GBK from Chinese ERPs) are decoded with Java charsets.
+        "spark.sql.legacy.javaCharsets": "true",
+    }
+    if settings.metastore_url.startswith("thrift://"):
+        conf["spark.hadoop.hive.metastore.uris"] = settings.metastore_url
+    else:
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = settings.metastore_url
+        conf["spark.hadoop.javax.jdo.option.ConnectionDriverName"] = settings.metastore_driver
+        # The JDBC driver must be visible to the metastore's DataNucleus, i.e. on the JVM classpath.
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(
+            str(p) for p in jars.derby_client_jars(settings.jar_dir)
+        )
+    conf.update(settings.extra_spark_conf)
+    return conf
+
+
+def get_spark(
+    settings: Settings, app_name: str = "habitlake", extra: Mapping[str, str] | None = None
+) -> SparkSession:
+    """The session for these settings (an existing one in this process is reused)."""
+    metastore.ensure_running(settings)
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in {**spark_conf(settings), **(extra or {})}.items():
+        builder = builder.config(key, value)
+    return builder.enableHiveSupport().getOrCreate()

@@ -1,0 +1,1 @@
+"""Business jobs by layer: landing (generator, mappings), bronze, silver, gold."""
