@@ -104,8 +104,15 @@ def cmd_sql(args, settings: Settings) -> int:
     return 0
 
 
+def _cell(value):
+    """SQL-style text for a value: booleans as true/false, NULL as empty."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 def format_rows(columns: list[str], rows: list[list], fmt: str) -> str:
     """Rows as a text table, CSV or JSON lines (one object per row)."""
+    if fmt != "json":
+        rows = [[_cell(v) for v in row] for row in rows]
     if fmt == "json":
         return "\n".join(json.dumps(dict(zip(columns, r)), default=str, ensure_ascii=False) for r in rows)
     if fmt == "csv":
