@@ -10,8 +10,12 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 
-from habitlake.contract import load_contract
+import yaml
+
+from habitlake.contract import CONF_DIR, load_contract
 from habitlake.settings import Settings
+
+TABLES_CONF = CONF_DIR / "tables.yaml"
 
 LAYERS = ("bronze", "silver", "gold")
 
@@ -47,8 +51,19 @@ def _bronze_tables() -> dict[str, Table]:
     return tables
 
 
+def _configured_tables() -> dict[str, Table]:
+    raw = yaml.safe_load(TABLES_CONF.read_text(encoding="utf-8"))
+    return {
+        f"{layer}.{name}": Table(layer, name, keys=tuple(spec.get("keys", ())),
+                                 partition_by=tuple(spec.get("partition_by", ())),
+                                 description=spec.get("grain", ""))
+        for layer, tables in raw.items()
+        for name, spec in tables.items()
+    }
+
+
 def catalog() -> dict[str, Table]:
-    return {**_bronze_tables()}
+    return {**_bronze_tables(), **_configured_tables()}
 
 
 def table(name: str) -> Table:
@@ -74,11 +89,48 @@ def read(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
     return spark.read.format("delta").load(table(name).path(settings))
 
 
+def _writer(df: DataFrame, tbl: Table, mode: str):
+    writer = df.write.format("delta").mode(mode)
+    return writer.partitionBy(*tbl.partition_by) if tbl.partition_by else writer
+
+
+def overwrite(df: DataFrame, spark: SparkSession, settings: Settings, name: str) -> None:
+    """Replace a whole table (small dimensions rebuilt from their full history)."""
+    tbl = table(name)
+    _writer(df, tbl, "overwrite").option("overwriteSchema", "true").save(tbl.path(settings))
+    register(spark, settings, tbl)
+
+
+def replace_where(df: DataFrame, spark: SparkSession, settings: Settings, name: str, condition: str) -> None:
+    """Atomically replace the rows matching `condition` (a partition window) with `df`."""
+    tbl = table(name)
+    if not exists(spark, settings, tbl):
+        _writer(df, tbl, "overwrite").save(tbl.path(settings))
+    else:
+        _writer(df, tbl, "overwrite").option("replaceWhere", condition).save(tbl.path(settings))
+    register(spark, settings, tbl)
+
+
+def upsert(df: DataFrame, spark: SparkSession, settings: Settings, name: str,
+           newer: str | None = None, keys: tuple[str, ...] | None = None) -> None:
+    """MERGE on the table's business key: insert new keys, update existing ones (only when
+    `newer`, a SQL condition over t. and s., holds). Creates the table on first use."""
+    from delta.tables import DeltaTable
+
+    tbl = table(name)
+    keys = keys or tbl.keys
+    if not exists(spark, settings, tbl):
+        _writer(df, tbl, "append").save(tbl.path(settings))
+        register(spark, settings, tbl)
+        return
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    (DeltaTable.forPath(spark, tbl.path(settings)).alias("t").merge(df.alias("s"), on)
+     .whenMatchedUpdateAll(condition=newer).whenNotMatchedInsertAll().execute())
+    register(spark, settings, tbl)
+
+
 def append(df: DataFrame, spark: SparkSession, settings: Settings, name: str) -> None:
     """Append rows to a Delta table (bronze is append-only) and register it."""
     tbl = table(name)
-    writer = df.write.format("delta").mode("append")
-    if tbl.partition_by:
-        writer = writer.partitionBy(*tbl.partition_by)
-    writer.save(tbl.path(settings))
+    _writer(df, tbl, "append").save(tbl.path(settings))
     register(spark, settings, tbl)

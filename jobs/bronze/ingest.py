@@ -87,11 +87,11 @@ def raw_schema(source: Source) -> T.StructType:
     return T.StructType(fields + [T.StructField(CORRUPT, T.StringType(), True)])
 
 
-def with_scan_order(raw: DataFrame) -> DataFrame:
+def with_scan_order(raw: DataFrame, file_path: str = "_metadata.file_path") -> DataFrame:
     """Tag rows with their file and scan position; must be applied directly on the file scan."""
     return raw.select(
         "*",
-        F.regexp_extract(F.col("_metadata.file_path"), REL_PATH_PATTERN, 1).alias("_source_file"),
+        F.regexp_extract(F.col(file_path), REL_PATH_PATTERN, 1).alias("_source_file"),
         F.monotonically_increasing_id().alias("_scan_pos"),
     )
 
@@ -186,7 +186,7 @@ def _log_rows(files: list[LandingFile], status: str, batch_id: str, now, encodin
     ]
 
 
-def _insert_new(spark: SparkSession, settings: Settings, name: str, rows: DataFrame, days: list[str]) -> None:
+def insert_new(spark: SparkSession, settings: Settings, name: str, rows: DataFrame, days: list[str]) -> None:
     """Insert-only MERGE: append the rows not already in the table (bronze stays append-only)."""
     from delta.tables import DeltaTable
 
@@ -212,7 +212,7 @@ def _ingest_group(spark, settings, source, encoding, files, batch_id) -> dict[st
             for r in rows.groupBy("_source_file")
             .agg(F.count("*").alias("rows"), F.count("_error").alias("malformed")).collect()
         }
-        _insert_new(spark, settings, f"bronze.{source.name}", rows, [f.dt for f in files])
+        insert_new(spark, settings, f"bronze.{source.name}", rows, [f.dt for f in files])
     finally:
         rows.unpersist()
     return counts
@@ -284,6 +284,12 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     finally:
         for key, value in saved.items():
             conf.set(key, value)
-    if log:
-        catalog.append(spark.createDataFrame(log, INGEST_LOG_SCHEMA), spark, settings, INGEST_LOG)
+    record_files(spark, settings, log)
     return [dict(zip(INGEST_LOG_SCHEMA.fieldNames(), row)) for row in log]
+
+
+def record_files(spark: SparkSession, settings: Settings, log: list[tuple]) -> None:
+    """Add rows to the ingest log, once per (file, size, mtime)."""
+    if log:
+        rows = spark.createDataFrame(log, INGEST_LOG_SCHEMA)
+        catalog.upsert(rows, spark, settings, INGEST_LOG, newer="false")
