@@ -73,10 +73,18 @@ def table(name: str) -> Table:
         raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(catalog()))}") from None
 
 
+_REGISTERED: set[tuple[int, str, str]] = set()
+
+
 def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
-    """Make `layer.table` point at the table's Delta folder in the metastore (idempotent)."""
+    """Make `layer.table` point at the table's Delta folder in the metastore (idempotent; asked of
+    the metastore once per session and table)."""
+    memo = (id(spark), settings.root, tbl.full_name)
+    if memo in _REGISTERED:
+        return
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
     spark.sql(f"CREATE TABLE IF NOT EXISTS {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
+    _REGISTERED.add(memo)
 
 
 def exists(spark: SparkSession, settings: Settings, tbl: Table) -> bool:

@@ -94,6 +94,19 @@ def _print_ingest(log: list[dict], seconds: float) -> None:
           + ("" if log else " (nothing new: every file was already ingested)"))
 
 
+# --- silver -------------------------------------------------------------------------------------
+
+def cmd_silver(args, settings: Settings) -> int:
+    from jobs.silver import run as silver
+
+    spark = _spark(settings, "silver")
+    t0 = time.monotonic()
+    print(f"silver {args.date}{' .. ' + args.to if args.to else ''}:")
+    silver.run(spark, settings, args.date, args.to, args.table or None)
+    print(f"done in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
 # --- sql ----------------------------------------------------------------------------------------
 
 def cmd_sql(args, settings: Settings) -> int:
@@ -185,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="last date of an inclusive range")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("silver", help="bronze -> typed, conformed, deduplicated silver tables",
+                       description="Clean, conform and check every bronze source for the date (or "
+                                   "range) into silver.<table>; bad rows go to silver.quarantine.")
+    p.add_argument("--date", required=True, help="business date YYYY-MM-DD")
+    p.add_argument("--to", help="last date of an inclusive range")
+    p.add_argument("--table", action="append", help="only this table (repeatable)")
+    p.set_defaults(func=cmd_silver)
 
     p = sub.add_parser("sql", help="run Spark SQL over the lakehouse catalog and print the result")
     p.add_argument("query", help="a SQL statement, e.g. \"SELECT count(*) FROM bronze.orders\"")

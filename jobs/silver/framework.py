@@ -26,6 +26,7 @@ LOCAL_TIMESTAMP_FORMATS = (
 )
 OFFSET_TIMESTAMP_FORMATS = ("yyyy-MM-dd'T'HH:mm:ssXXX", "yyyy-MM-dd HH:mm:ssXXX")
 DATE_FORMATS = ("yyyy-MM-dd", "yyyy/MM/dd", "yyyyMMdd", "dd/MM/yyyy")
+OFFSET_DATE_FORMATS = ("yyyy-MM-dd'T'HH:mm:ssXXX",)
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,21 @@ def latest_per_key(df: DataFrame, keys: Sequence[str], order: Sequence[Column]) 
             ranked.filter("_version_rank > 1").drop("_version_rank"))
 
 
-def quarantine_rows(bad: DataFrame, source: str, raw_columns: Sequence[str], run_id: str) -> DataFrame:
-    """Quarantine schema: where the row came from, the original record, which rule it broke."""
+def with_record(bronze: DataFrame, raw_columns: Sequence[str]) -> DataFrame:
+    """Keep the original record as text (`_record`) before conforming changes any column."""
     record = F.coalesce(F.col("_raw"), F.to_json(F.struct(*[F.col(c) for c in raw_columns])))
+    return bronze.withColumn("_record", record)
+
+
+def quarantine_rows(bad: DataFrame, source: str, run_id: str) -> DataFrame:
+    """Quarantine schema: where the row came from, the original record, which rule it broke."""
     return bad.select(
         F.lit(source).alias("source"),
         F.col("_source_file").alias("source_file"),
         F.col("_line").alias("line"),
         F.col("_file_mtime").alias("file_mtime"),
         F.col("_dt").alias("dt"),
-        record.alias("record"),
+        F.col("_record").alias("record"),
         F.col("_rule").alias("rule"),
         F.col("_field").alias("field"),
         F.col("_reason").alias("reason"),
@@ -120,9 +126,12 @@ def to_local(utc: Column, tz: str) -> Column:
     return F.to_timestamp_ntz(F.from_utc_timestamp(utc, tz))
 
 
-def parse_date(col: Column) -> Column:
+def parse_date(col: Column, tz: str = "Asia/Shanghai") -> Column:
+    """A source date in any known layout; a timestamp with offset gives its local date in `tz`."""
     text = F.trim(col)
-    return F.coalesce(*[F.try_to_date(text, F.lit(f)) for f in DATE_FORMATS])
+    with_offset = F.coalesce(*[F.try_to_timestamp(text, F.lit(f)) for f in OFFSET_DATE_FORMATS])
+    return F.coalesce(*[F.try_to_date(text, f) for f in DATE_FORMATS],
+                      F.to_date(F.from_utc_timestamp(with_offset, tz)))
 
 
 def parse_decimal(col: Column, scale: int = 2, precision: int = 14) -> Column:

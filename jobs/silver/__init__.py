@@ -1,0 +1,1 @@
+"""Silver: typed, conformed, deduplicated tables from bronze, plus quarantine and reconciliation."""
