@@ -1,12 +1,17 @@
-"""The demo: a synthetic retailer generated (once) and run through the pipeline on embedded defaults."""
+"""The demo: a synthetic retailer generated (once) and run through the pipeline on embedded defaults.
+
+Idempotent: data already generated with the same parameters is not generated again, files already
+ingested are skipped, and silver re-runs give the same tables.
+"""
 from __future__ import annotations
 
 import json
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from habitlake.settings import Settings, is_local, join, local_path
+
+STEPS = 4
 
 
 def _generated_with(settings: Settings) -> dict | None:
@@ -16,30 +21,50 @@ def _generated_with(settings: Settings) -> dict | None:
     return json.loads(manifest.read_text()).get("parameters")
 
 
+def _step(n: int, text: str) -> None:
+    print(f"[{n}/{STEPS}] {text}", flush=True)
+
+
 def run(settings: Settings, customers: int, days: int, start: str, seed: int) -> int:
-    from habitlake import catalog
     from habitlake.spark import get_spark
     from jobs.bronze import ingest
     from jobs.landing.generator import generate
+    from jobs.silver import run as silver
 
     t0 = time.monotonic()
     wanted = {"customers": customers, "days": days, "start": start, "seed": seed}
     have = _generated_with(settings) or {}
     if all(have.get(k) == v for k, v in wanted.items()):
-        print(f"[1/3] landing data already generated ({customers} customers x {days} days): skipped")
+        _step(1, f"landing data already generated ({customers} customers x {days} days): skipped")
     else:
-        print(f"[1/3] generating {customers} customers x {days} days from {start} ...")
+        _step(1, f"generating {customers} customers x {days} days from {start} into {settings.landing}")
         generate(settings.landing, settings.truth, customers=customers, days=days, start=start, seed=seed)
     last = (date.fromisoformat(start) + timedelta(days=days - 1)).isoformat()
-    print(f"[2/3] starting Spark and ingesting {start} .. {last} into bronze ...")
+    _step(2, f"starting Spark; ingesting {start} .. {last} into bronze")
     spark = get_spark(settings, "habitlake-demo")
     log = ingest.run(spark, settings, start, last)
-    print(f"      {sum(r['status'] == 'ingested' for r in log)} new files, "
-          f"{sum(r['rows'] for r in log)} rows, {sum(r['status'] == 'rejected' for r in log)} rejected")
-    print("[3/3] bronze tables:")
-    for name, tbl in catalog.catalog().items():
-        if tbl.layer == "bronze" and catalog.exists(spark, settings, tbl):
-            n = catalog.read(spark, settings, name).count()
-            print(f"      {name:<28} {n:>12,} rows")
-    print(f"done in {time.monotonic() - t0:.0f}s. Look around: habitlake sql \"SHOW TABLES IN bronze\"")
+    print(f"      {sum(r['status'] == 'ingested' for r in log)} new files, {sum(r['rows'] for r in log):,} rows, "
+          f"{sum(r['status'] == 'rejected' for r in log)} rejected files", flush=True)
+    _step(3, f"silver {start} .. {last}")
+    silver.run(spark, settings, start, last)
+    _step(4, "summary")
+    print_summary(spark, settings)
+    print(f"\ndone in {time.monotonic() - t0:.0f}s. Next: habitlake sql \"SELECT * FROM silver.reconciliation\"")
     return 0
+
+
+def print_summary(spark, settings: Settings) -> None:
+    from habitlake import catalog
+
+    for layer in ("bronze", "silver"):
+        print(f"  {layer}:")
+        for name, tbl in catalog.catalog().items():
+            if tbl.layer == layer and catalog.exists(spark, settings, tbl):
+                print(f"    {name:<28} {catalog.read(spark, settings, name).count():>12,} rows")
+    quarantine = catalog.table("silver.quarantine")
+    if catalog.exists(spark, settings, quarantine):
+        print("  quarantine by source and rule:")
+        rows = (catalog.read(spark, settings, quarantine.full_name).groupBy("source", "rule").count()
+                .orderBy("source", "rule").collect())
+        for r in rows:
+            print(f"    {r['source']:<16} {r['rule']:<24} {r['count']:>9,}")

@@ -21,8 +21,11 @@ jobs never read the environment themselves.
 | HABITLAKE_METASTORE_PORT       | 1527                                     | port of the embedded Derby server     |
 | HABITLAKE_JARS                 | <project>/.cache/jars                    | the resolved jar cache                |
 | MLFLOW_TRACKING_URI            | sqlite:///<state>/mlflow/mlflow.db       | MLflow tracking store                 |
-| HABITLAKE_TIMEZONE             | Asia/Shanghai                            | the retailer's local time zone        |
-| HABITLAKE_CURRENCY             | CNY                                      | the retailer's currency               |
+| HABITLAKE_TIMEZONE             | Asia/Shanghai (or <state>/retailer.yaml)  | the retailer's local time zone        |
+| HABITLAKE_CURRENCY             | CNY (or <state>/retailer.yaml)            | the retailer's currency               |
+
+Currency and time zone are per retailer: `habitlake ingest --mapping FILE` records the mapping's
+`retailer:` block in `<state>/retailer.yaml`, which later runs on that root read as their defaults.
 """
 from __future__ import annotations
 
@@ -81,6 +84,7 @@ class Settings:
         default_state = Path(root) if is_local(root) else Path.home() / ".habitlake-state"
         state_dir = Path(env.get("HABITLAKE_STATE", str(default_state))).resolve()
         port = int(env.get("HABITLAKE_METASTORE_PORT", DEFAULT_METASTORE_PORT))
+        retailer = read_retailer(state_dir)
         return cls(
             root=root,
             state_dir=state_dir,
@@ -96,8 +100,8 @@ class Settings:
             mlflow_tracking_uri=env.get(
                 "MLFLOW_TRACKING_URI", f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}"
             ),
-            timezone=env.get("HABITLAKE_TIMEZONE", "Asia/Shanghai"),
-            currency=env.get("HABITLAKE_CURRENCY", "CNY"),
+            timezone=env.get("HABITLAKE_TIMEZONE", retailer.get("timezone", "Asia/Shanghai")),
+            currency=env.get("HABITLAKE_CURRENCY", retailer.get("currency", "CNY")),
         )
 
     def with_overrides(self, **changes: object) -> "Settings":
@@ -127,6 +131,28 @@ class Settings:
     @property
     def metastore_dir(self) -> Path:
         return self.state_dir / "metastore"
+
+
+RETAILER_FILE = "retailer.yaml"
+
+
+def read_retailer(state_dir: Path) -> dict:
+    """The per-retailer defaults recorded by `habitlake ingest --mapping` ({} when none)."""
+    path = Path(state_dir) / RETAILER_FILE
+    if not path.exists():
+        return {}
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def write_retailer(settings: "Settings", retailer: Mapping[str, str]) -> Path:
+    import yaml
+
+    path = Path(settings.state_dir) / RETAILER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(retailer), allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def derby_url(state_dir: Path, port: int) -> str:

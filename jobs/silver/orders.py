@@ -5,7 +5,8 @@ zone, with the local order date (the partition). A repeated order id is an updat
 order: the latest `updated_at` wins, and at equal times the later status (paid -> delivered ->
 refunded). Returns (`status = returned`, with `ref_order_id`) are kept as returns, not sales.
 Quarantined: malformed lines, missing ids, test accounts, unknown customers, unparseable or
-future order times, codes outside the vocabulary, unparseable amounts.
+future order times, codes outside the vocabulary, unparseable amounts, cancelled orders
+(e.g. a retailer's cancelled invoices).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from jobs.silver import lookups
 from jobs.silver.pipeline import Context, SilverJob
 from jobs.silver.rules_config import config, conform_code, status_rank_sql
 
-RETURNED = "returned"
+RETURNED, CANCELLED = "returned", "cancelled"
 
 
 def conform(df: DataFrame, ctx: Context) -> DataFrame:
@@ -56,6 +57,8 @@ def rules(df: DataFrame, ctx: Context) -> list[fw.Rule]:
                 "payment_method is not in the vocabulary"),
         fw.Rule("unknown_status", "status", F.col("_status").isNull(), "status is not in the vocabulary"),
         fw.Rule("bad_amount", "total_amount", F.col("_total").isNull(), "total_amount is empty or not a number"),
+        fw.Rule("cancelled_order", "status", F.col("_status") == CANCELLED,
+                "cancelled order: not a sale and not a return"),
     ]
 
 

@@ -44,3 +44,15 @@ def test_object_store_root_keeps_local_state_local():
 def test_external_metastore_is_not_managed():
     s = Settings.from_env({"HABITLAKE_METASTORE_URL": "thrift://hms:9083"})
     assert not s.uses_embedded_metastore
+
+
+def test_retailer_file_sets_currency_and_timezone_defaults(tmp_path):
+    from habitlake.settings import write_retailer
+
+    base = Settings.from_env({"HABITLAKE_HOME": str(tmp_path)})
+    assert (base.currency, base.timezone) == ("CNY", "Asia/Shanghai")
+    write_retailer(base, {"currency": "GBP", "timezone": "Europe/London"})
+    s = Settings.from_env({"HABITLAKE_HOME": str(tmp_path)})
+    assert (s.currency, s.timezone) == ("GBP", "Europe/London")
+    s = Settings.from_env({"HABITLAKE_HOME": str(tmp_path), "HABITLAKE_TIMEZONE": "UTC"})
+    assert s.timezone == "UTC"

@@ -1,0 +1,86 @@
+"""Benchmark: bronze ingestion and silver for ONE day of a 100k-customer retailer, on this machine.
+
+Generates `--customers` x 2 days into a throw-away root, runs day 1 as warm-up (it also builds the
+customer and product dimensions from the full CRM/ERP export), then times day 2: Spark start-up,
+ingestion, and silver per table. Prints the figures; asserts nothing.
+
+    python -m bench ingest [--customers 100000] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import tempfile
+import time
+from datetime import date, timedelta
+
+START = "2025-03-03"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench ingest")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--keep", help="root folder to use and keep (default: a temp folder, deleted)")
+    args = parser.parse_args(argv)
+    root = args.keep or tempfile.mkdtemp(prefix="habitlake_bench_")
+    os.environ.update({"HABITLAKE_HOME": root, "HABITLAKE_METASTORE_PORT": str(_free_port())})
+    try:
+        run(root, args.customers)
+    finally:
+        from habitlake import metastore
+        from habitlake.settings import Settings
+
+        metastore.stop(Settings.from_env())
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def run(root: str, customers: int) -> None:
+    from habitlake.settings import Settings
+    from habitlake.spark import get_spark
+    from jobs.bronze import ingest
+    from jobs.landing.generator import generate
+    from jobs.silver import run as silver
+
+    settings = Settings.from_env()
+    day1, day2 = START, (date.fromisoformat(START) + timedelta(days=1)).isoformat()
+    t = time.monotonic()
+    summary = generate(settings.landing, settings.truth, customers=customers, days=2, start=START, seed=1,
+                       progress=False)
+    print(f"generate {customers:,} customers x 2 days: {time.monotonic() - t:.1f}s")
+    day2_rows = {s: v["rows"] for s, v in summary.items()}
+
+    t = time.monotonic()
+    spark = get_spark(settings, "habitlake-bench")
+    print(f"spark start-up (incl. metastore): {time.monotonic() - t:.1f}s")
+    t = time.monotonic()
+    ingest.run(spark, settings, day1)
+    silver.run(spark, settings, day1, progress=None)
+    print(f"warm-up day {day1} (full CRM / ERP export): {time.monotonic() - t:.1f}s")
+
+    t = time.monotonic()
+    log = ingest.run(spark, settings, day2)
+    ingest_s = time.monotonic() - t
+    rows = sum(r["rows"] for r in log)
+    print(f"ingest {day2}: {rows:,} rows from {len(log)} files in {ingest_s:.1f}s ({rows / ingest_s:,.0f} rows/s)")
+    t = time.monotonic()
+    results = silver.run(spark, settings, day2, progress=None)
+    silver_s = time.monotonic() - t
+    for r in results:
+        if r.books:
+            print(f"  silver {r.table:<15} {r.books.rows_in:>10,} rows  {r.seconds:6.1f}s")
+    print(f"silver {day2}: {silver_s:.1f}s for {sum(r.books.rows_in for r in results if r.books):,} bronze rows "
+          f"(generated over 2 days: {sum(day2_rows.values()):,} rows)")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
