@@ -96,6 +96,12 @@ def output(df: DataFrame) -> DataFrame:
     )
 
 
+def check_view(rows: DataFrame) -> DataFrame:
+    """The data checks also see how far line_amount is from quantity x unit_price - discount."""
+    expected = F.col("quantity") * F.col("unit_price") - F.col("discount_amount")
+    return rows.withColumn("_amount_gap", F.abs(F.col("line_amount") - expected).cast("double"))
+
+
 JOB = SilverJob(
     source="order_lines",
     target="silver.order_lines",
@@ -104,4 +110,5 @@ JOB = SilverJob(
     output=output,
     version_key=("order_id", "_line_no"),
     version_order=lambda: [F.col("_dt")],
+    check_view=check_view,
 )

@@ -21,6 +21,7 @@ from jobs.silver import framework as fw
 
 RECONCILIATION = "silver.reconciliation"
 QUARANTINE = "silver.quarantine"
+CHECK_RESULTS = "silver.check_results"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class Context:
     params: dict = field(default_factory=dict)
     pending_quarantine: list = field(default_factory=list)  # (source, rows) not yet written
     books: list = field(default_factory=list)
+    check_rows: list = field(default_factory=list)  # data-check outcomes, written by finish_run
+    checks: bool = True
+
+    @property
+    def gx_root(self) -> str:
+        return str(self.settings.state_dir / "checks")
 
     @property
     def tz(self) -> str:
@@ -71,6 +78,7 @@ class SilverJob:
     write: str = "merge"  # merge | insert_only | history
     newer: str | None = None  # MERGE update condition over t. and s. (merge only)
     entity_key: str = ""  # history only: the entity id whose versions are kept
+    check_view: Callable[[DataFrame], DataFrame] | None = None  # extra columns the data checks use
 
 
 @dataclass(frozen=True)
@@ -188,13 +196,42 @@ def run_job(job: SilverJob, ctx: Context) -> Books | None:
         books = Books(ctx.run_id, job.source, job.target, bronze.count(), fates.get(TO_SILVER, 0),
                       fates.get(TO_QUARANTINE, 0), fates.get(DUPLICATE, 0))
         check_books(books)
-        write(job, silver_rows(job, classified), ctx)
+        rows = silver_rows(job, classified)
+        run_checks(job, rows, books, ctx)
+        write(job, rows, ctx)
         ctx.pending_quarantine.append((job.source, quarantine_rows(job, classified, ctx).localCheckpoint()))
         ctx.books.append(books)
     finally:
         classified.unpersist()
         bronze.unpersist()
     return books
+
+
+CHECK_MIN_SHARE, CHECK_EXPECTED_SHARE = 0.5, 0.9
+
+
+def run_checks(job: SilverJob, rows: DataFrame, books: Books, ctx: Context) -> None:
+    """One Great Expectations validation of the rows this run writes to the table, before they are
+    written: a critical failure raises `DataCheckFailed` and nothing of this table (or of what
+    comes after it) is written. Outcomes are kept in `ctx.check_rows` either way."""
+    import math
+
+    from expectations.runner import SUITES_DIR, DataCheckFailed
+    from expectations.runner import run_checks as validate
+
+    suite = f"silver_{job.target.split('.', 1)[1]}"
+    if not ctx.checks or not (SUITES_DIR / f"{suite}.yaml").exists():
+        return
+    deduplicated = books.rows_in - books.duplicates_removed
+    params = {"rows_min": math.ceil(CHECK_MIN_SHARE * deduplicated),
+              "rows_expected_min": math.ceil(CHECK_EXPECTED_SHARE * deduplicated)}
+    view = job.check_view(rows) if job.check_view else rows
+    try:
+        result = validate(view, suite, gx_root=ctx.gx_root, run_id=ctx.run_id, params=params)
+    except DataCheckFailed as failed:
+        ctx.check_rows.extend(failed.result.rows())
+        raise
+    ctx.check_rows.extend(result.rows())
 
 
 def check_books(books: Books) -> None:
@@ -208,8 +245,15 @@ def check_books(books: Books) -> None:
 
 def finish_run(ctx: Context) -> None:
     """Write the run's quarantine (replacing what earlier runs of these dates put there, so a row
-    fixed since leaves it) and its books."""
+    fixed since leaves it), its books and its data-check outcomes."""
     from functools import reduce
+
+    if ctx.check_rows:
+        from expectations.runner import RESULT_ROW_SCHEMA
+
+        rows = [{**r, "position": i} for i, r in enumerate(ctx.check_rows)]
+        checks = ctx.spark.createDataFrame(rows, f"{RESULT_ROW_SCHEMA}, position int")
+        catalog.replace_where(checks, ctx.spark, ctx.settings, CHECK_RESULTS, f"run_id = '{ctx.run_id}'")
 
     if ctx.pending_quarantine:
         sources = ", ".join(f"'{src}'" for src, _ in ctx.pending_quarantine)

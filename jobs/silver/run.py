@@ -33,21 +33,23 @@ def run_id_for(days: list[str]) -> str:
 
 
 def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str | None = None,
-        tables: list[str] | None = None, progress=print) -> list[TableRun]:
+        tables: list[str] | None = None, progress=print, checks: bool = True) -> list[TableRun]:
     days = days_between(first_day, last_day)
     unknown = sorted(set(tables or []) - set(TABLES))
     if unknown:
         raise ValueError(f"unknown silver table(s) {unknown}; known: {list(TABLES)}")
-    ctx = Context(spark, settings, tuple(days), run_id_for(days))
+    ctx = Context(spark, settings, tuple(days), run_id_for(days), checks=checks)
     results = []
-    for name in [t for t in TABLES if t in (tables or TABLES)]:
-        job = importlib.import_module(f"jobs.silver.{name}").JOB
-        t0 = time.monotonic()
-        books = run_job(job, ctx)
-        results.append(TableRun(name, books, time.monotonic() - t0))
-        if progress:
-            progress(_line(results[-1]))
-    finish_run(ctx)
+    try:
+        for name in [t for t in TABLES if t in (tables or TABLES)]:
+            job = importlib.import_module(f"jobs.silver.{name}").JOB
+            t0 = time.monotonic()
+            books = run_job(job, ctx)
+            results.append(TableRun(name, books, time.monotonic() - t0))
+            if progress:
+                progress(_line(results[-1]))
+    finally:  # what ran is recorded even when a critical data check stops the run
+        finish_run(ctx)
     return results
 
 
