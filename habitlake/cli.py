@@ -94,6 +94,26 @@ def _print_ingest(log: list[dict], seconds: float) -> None:
           + ("" if log else " (nothing new: every file was already ingested)"))
 
 
+# --- stream -------------------------------------------------------------------------------------
+
+def cmd_stream(args, settings: Settings) -> int:
+    from jobs.bronze import events_stream
+
+    spark = _spark(settings, "stream")
+    mode = "continuous" if args.continuous else "available_now"
+    query = events_stream.start(spark, settings, mode=mode, interval=args.interval,
+                                max_files_per_trigger=args.max_files or None)
+    print(f"streaming events into bronze.events ({mode}); checkpoint {events_stream.checkpoint_dir(settings)}",
+          flush=True)
+    try:
+        query.awaitTermination()
+    except KeyboardInterrupt:
+        query.stop()
+    progress = query.recentProgress
+    print(f"{sum(p['numInputRows'] for p in progress)} events in {len(progress)} micro-batch(es)")
+    return 0
+
+
 # --- silver -------------------------------------------------------------------------------------
 
 def cmd_silver(args, settings: Settings) -> int:
@@ -198,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="last date of an inclusive range")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("stream", help="stream app / web events from landing into bronze.events",
+                       description="Spark Structured Streaming from <landing>/events into bronze.events, "
+                                   "exactly once across restarts. By default takes what has landed "
+                                   "and stops; --continuous keeps polling (Ctrl-C stops).")
+    p.add_argument("--continuous", action="store_true", help="keep running, polling every --interval")
+    p.add_argument("--interval", default="10 seconds", help="polling interval in continuous mode")
+    p.add_argument("--max-files", type=int, default=0, help="at most this many files per micro-batch")
+    p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("silver", help="bronze -> typed, conformed, deduplicated silver tables",
                        description="Clean, conform and check every bronze source for the date (or "
