@@ -131,10 +131,26 @@ def upsert(df: DataFrame, spark: SparkSession, settings: Settings, name: str,
         _writer(df, tbl, "append").save(tbl.path(settings))
         register(spark, settings, tbl)
         return
-    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (DeltaTable.forPath(spark, tbl.path(settings)).alias("t").merge(df.alias("s"), on)
-     .whenMatchedUpdateAll(condition=newer).whenNotMatchedInsertAll().execute())
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys) + _partition_pruning(df, tbl)
+    merge = DeltaTable.forPath(spark, tbl.path(settings)).alias("t").merge(df.alias("s"), on)
+    if newer != "false":  # "false": insert-only, existing rows never change
+        merge = merge.whenMatchedUpdateAll(condition=newer)
+    merge.whenNotMatchedInsertAll().execute()
     register(spark, settings, tbl)
+
+
+def _partition_pruning(df: DataFrame, tbl: Table) -> str:
+    """`AND t.<partition> IN (...)` for the partitions the incoming rows touch, so a MERGE reads
+    only those partitions of a large table. Only valid when a key's rows never change partition
+    (true here: partitions are derived from the business date of the record itself)."""
+    if len(tbl.partition_by) != 1:
+        return ""
+    column = tbl.partition_by[0]
+    values = [r[0] for r in df.select(column).distinct().collect()]
+    if not values or any(v is None for v in values):
+        return ""
+    listed = ", ".join(f"'{v}'" for v in sorted(str(v) for v in values))
+    return f" AND t.`{column}` IN ({listed})"
 
 
 def append(df: DataFrame, spark: SparkSession, settings: Settings, name: str) -> None:

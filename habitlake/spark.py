@@ -5,6 +5,7 @@ Called from entry points (CLI, DAG tasks, notebooks) and from the test fixture; 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
@@ -51,6 +52,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(
             str(p) for p in jars.derby_client_jars(settings.jar_dir)
         )
+    if settings.spark_master.startswith("local"):
+        # Python workers must run the same interpreter (and packages) as the driver; on a cluster
+        # the executors' Python is the cluster's business (PYSPARK_PYTHON there).
+        conf["spark.pyspark.python"] = os.environ.get("PYSPARK_PYTHON", sys.executable)
     conf.update(settings.extra_spark_conf)
     return conf
 

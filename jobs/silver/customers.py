@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from habitlake.pii import keyed_hash, mask_address, mask_name, mask_phone, pii_key
 from jobs.silver import framework as fw
 from jobs.silver.pipeline import ATTRS_HASH, IS_CURRENT, VALID_FROM, VALID_TO, Context, SilverJob
-from jobs.silver.rules_config import is_test_account
+from jobs.silver.rules_config import conform_code, is_test_account
 
 TRACKED = ("name_hash", "phone_hash", "address_masked", "gender", "birth_date", "province", "city",
            "city_tier", "climate_zone", "member_level", "household_type", "customer_type",
@@ -35,7 +35,7 @@ def conform(df: DataFrame, ctx: Context) -> DataFrame:
         "_updated_ts": fw.parse_local_timestamp(F.col("updated_at"), ctx.tz),
         "_signup": fw.parse_date(F.col("signup_date"), ctx.tz),
         "_birth": fw.parse_date(F.col("birth_date"), ctx.tz),
-        "_tier": fw.parse_int(F.col("city_tier")),
+        "_tier": conform_code(F.col("city_tier"), "city_tier"),
         "_level": F.lower(F.trim("member_level")),
         "_type": F.lower(F.trim("customer_type")),
         "_gender": gender,
@@ -53,6 +53,8 @@ def rules(df: DataFrame, ctx: Context) -> list[fw.Rule]:
                 "updated_at is empty or in no known timestamp layout"),
         fw.Rule("bad_date", "signup_date", fw.unparseable(F.col("signup_date"), F.col("_signup")),
                 "signup_date is in no known date layout"),
+        fw.Rule("unknown_city_tier", "city_tier", F.col("_tier").isNull() & ~fw.missing(F.col("city_tier")),
+                "city_tier is not in the vocabulary (1, new-1, 2, 3, 4, 5)"),
         fw.Rule("unknown_member_level", "member_level", ~F.col("_level").isin(*MEMBER_LEVELS),
                 f"member_level is not one of {list(MEMBER_LEVELS)}"),
         fw.Rule("unknown_customer_type", "customer_type", ~F.col("_type").isin(*CUSTOMER_TYPES),

@@ -68,24 +68,6 @@ def broken(df: DataFrame) -> DataFrame:
     return df.filter(F.col("_rule").isNotNull())
 
 
-def drop_exact_duplicates(df: DataFrame, raw_columns: Sequence[str]) -> tuple[DataFrame, DataFrame]:
-    """Split rows into firsts and exact repeats (same value in every raw column); the first by file
-    and line is kept. Returns (kept, removed)."""
-    first = Window.partitionBy(*[F.col(c) for c in raw_columns]).orderBy("_source_file", "_line")
-    ranked = df.withColumn("_dup_rank", F.row_number().over(first))
-    return (ranked.filter("_dup_rank = 1").drop("_dup_rank"),
-            ranked.filter("_dup_rank > 1").drop("_dup_rank"))
-
-
-def latest_per_key(df: DataFrame, keys: Sequence[str], order: Sequence[Column]) -> tuple[DataFrame, DataFrame]:
-    """Keep the last version of each key by `order` (ascending); return (latest, superseded)."""
-    window = Window.partitionBy(*keys).orderBy(*[c.desc() for c in order], F.col("_source_file").desc(),
-                                               F.col("_line").desc())
-    ranked = df.withColumn("_version_rank", F.row_number().over(window))
-    return (ranked.filter("_version_rank = 1").drop("_version_rank"),
-            ranked.filter("_version_rank > 1").drop("_version_rank"))
-
-
 def with_record(bronze: DataFrame, raw_columns: Sequence[str]) -> DataFrame:
     """Keep the original record as text (`_record`) before conforming changes any column."""
     record = F.coalesce(F.col("_raw"), F.to_json(F.struct(*[F.col(c) for c in raw_columns])))
@@ -149,3 +131,8 @@ def unparseable(raw: Column, parsed: Column) -> Column:
 
 def missing(raw: Column) -> Column:
     return raw.isNull() | (F.trim(raw) == "")
+
+
+def text(column: str) -> Column:
+    """The trimmed value, or null when the source wrote nothing."""
+    return F.when(~missing(F.col(column)), F.trim(column))

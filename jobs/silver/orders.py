@@ -78,22 +78,18 @@ def output(df: DataFrame) -> DataFrame:
         F.col("_payment").alias("payment_method"),
         F.col("_status").alias("status"),
         (F.col("_status") == RETURNED).alias("is_return"),
-        _present("ref_order_id"),
-        _present("promo_id"),
-        _present("coupon_id"),
+        fw.text("ref_order_id").alias("ref_order_id"),
+        fw.text("promo_id").alias("promo_id"),
+        fw.text("coupon_id").alias("coupon_id"),
         F.col("_coupon").alias("coupon_value"),
         F.col("_discount").alias("discount_amount"),
         F.col("_total").alias("total_amount"),
-        _present("delivery_slot"),
-        _present("warehouse_id"),
+        fw.text("delivery_slot").alias("delivery_slot"),
+        fw.text("warehouse_id").alias("warehouse_id"),
         F.col("_updated_ts").alias("updated_ts"),
         F.col("_source_file").alias("source_file"),
     )
 
-
-def _present(column: str):
-    """The value, or null when the source wrote an empty string."""
-    return F.when(~fw.missing(F.col(column)), F.col(column)).alias(column)
 
 
 JOB = SilverJob(

@@ -144,7 +144,8 @@ def classify(job: SilverJob, bronze: DataFrame, ctx: Context) -> DataFrame:
     from pyspark.sql import Window
 
     raw_columns = load_contract()[job.source].columns
-    first = Window.partitionBy(*[F.col(c) for c in raw_columns]).orderBy("_source_file", "_line")
+    # `_raw` too: malformed lines have no parsed columns, and two different ones are not repeats.
+    first = Window.partitionBy(*[F.col(c) for c in raw_columns], F.col("_raw")).orderBy("_source_file", "_line")
     marked = fw.with_record(bronze, raw_columns).withColumn("_repeat", F.row_number().over(first) > 1)
     conformed = job.conform(marked, ctx)
     checked = fw.apply_rules(conformed, job.rules(conformed, ctx))

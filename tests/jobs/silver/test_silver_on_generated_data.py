@@ -13,7 +13,7 @@ from jobs.landing.generator import generate
 from jobs.silver import run as silver
 
 START, LAST = "2025-03-01", "2025-03-08"
-CORE = ["products", "customers", "orders", "order_lines"]
+ALL = list(silver.TABLES)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def world(spark, settings, tmp_path_factory):
     truth = tmp_path_factory.mktemp("truth")
     generate(settings.landing, truth, customers=300, days=8, start=START, seed=11, dirt=0.04, progress=False)
     ingest.run(spark, settings, START, LAST)
-    results = silver.run(spark, settings, START, LAST, CORE, progress=None)
+    results = silver.run(spark, settings, START, LAST, progress=None)
     with open(truth / "dirt.csv", encoding="utf-8") as f:
         dirt = list(csv.DictReader(f))
     return {"truth": truth, "dirt": dirt, "results": results}
@@ -110,6 +110,35 @@ def test_line_dirt_ends_where_it_should(world, spark, settings):
                    if f"{key[0]}|{key[1]}" not in set(fen.values()))
 
 
+def test_event_dirt_ends_where_it_should(world, spark, settings):
+    quarantined = _quarantined(spark, settings, "events")
+    for kind, rule in (("malformed_json", "malformed_line"), ("future_timestamp", "future_timestamp"),
+                       ("unknown_product", "unknown_product")):
+        planted = _planted(world, kind, "events")
+        assert len(planted) > 0
+        # an event of a test account is quarantined as such first
+        assert {pos: quarantined.get(pos) for pos in planted} == {
+            pos: "test_account" if quarantined.get(pos) == "test_account" else rule for pos in planted}
+    events = _silver(spark, settings, "events")
+    assert events.groupBy("event_id").count().filter("count > 1").count() == 0
+    assert not set(_planted(world, "duplicate", "events")) & set(quarantined)
+
+
+def test_every_dirty_customer_signup_date_is_parsed(world, spark, settings):
+    planted = set(_planted(world, "mixed_date_format", "customers").values())
+    customers = {r.customer_id: r.signup_date for r in _silver(spark, settings, "customers").collect()}
+    assert len(planted) > 0
+    assert [c for c in planted if c in customers and customers[c] is None] == []
+
+
+def test_data_checks_ran_once_per_table_and_passed(world, spark, settings):
+    checks = (catalog.read(spark, settings, "silver.check_results")
+              .filter(F.col("run_id") == f"silver_{START}_{LAST}"))
+    suites = {r.suite for r in checks.select("suite").distinct().collect()}
+    assert suites == {f"silver_{r.table}" for r in world["results"] if r.books is not None}
+    assert checks.filter((F.col("severity") == "critical") & ~F.col("success")).count() == 0
+
+
 def test_exact_duplicates_are_removed_not_quarantined(world, spark, settings):
     for source, key_cols in (("orders", ["order_id"]), ("order_lines", ["order_id", "line_no"])):
         planted = _planted(world, "duplicate", source)
@@ -125,10 +154,10 @@ def _snapshot(spark, settings, names):
 
 
 def test_rerunning_the_same_dates_leaves_every_table_identical(world, spark, settings):
-    names = CORE + ["quarantine", "reconciliation"]
+    names = ALL + ["quarantine", "reconciliation"]
     before = _snapshot(spark, settings, names)
     assert ingest.run(spark, settings, START, LAST) == []
-    silver.run(spark, settings, START, LAST, CORE, progress=None)
+    silver.run(spark, settings, START, LAST, progress=None)
     assert _snapshot(spark, settings, names) == before
 
 
