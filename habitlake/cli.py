@@ -66,10 +66,27 @@ def _print_generated(summary: dict, out: str, truth: str, seconds: float) -> Non
 def cmd_ingest(args, settings: Settings) -> int:
     from jobs.bronze import ingest
 
+    if not args.mapping and not args.date:
+        raise SystemExit("habitlake ingest: give --date D [--to D2], or --mapping FILE")
     spark = _spark(settings, "ingest")
     t0 = time.monotonic()
-    log = ingest.run(spark, settings, args.date, args.to, args.source or None)
+    first, last, sources = args.date, args.to, args.source or None
+    if args.mapping:
+        from jobs.landing import mapping
+
+        out = mapping.run(spark, settings, args.mapping, args.input)
+        for source, info in out["sources"].items():
+            print(f"mapped {info['rows']:>9,} rows to landing/{source} over {len(info['dates'])} day(s)")
+        if not out["dates"]:
+            print("the mapping produced no rows")
+            return 0
+        first, last, sources = out["dates"][0], out["dates"][-1], list(out["sources"])
+        print(f"retailer: currency {out['retailer'].get('currency')}, time zone {out['retailer'].get('timezone')} "
+              f"(recorded for later runs on this root)")
+    log = ingest.run(spark, settings, first, last, sources)
     _print_ingest(log, time.monotonic() - t0)
+    if args.mapping:
+        print(f"next: habitlake silver --date {first} --to {last}")
     return 0
 
 
@@ -214,9 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="landing files of a date or range -> bronze Delta tables",
                        description="Read each landing source for the date (or every date of "
                                    "--date..--to) into append-only bronze.<source> tables.")
-    p.add_argument("--date", required=True, help="business date YYYY-MM-DD")
+    p.add_argument("--date", help="business date YYYY-MM-DD")
     p.add_argument("--to", help="last date of an inclusive range")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--mapping", help="bring your own data: a mapping YAML (see conf/mappings/) that turns a "
+                                     "retailer's export into landing files, which are then ingested")
+    p.add_argument("--input", help="with --mapping: the export file(s) to read instead of the mapping's input.path")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("stream", help="stream app / web events from landing into bronze.events",

@@ -166,7 +166,8 @@ def _read(spark: SparkSession, source: Source, encoding: str, uris: list[str]) -
         .option("encoding", encoding)
     )
     if source.format == "csv":
-        return reader.option("header", True).option("multiLine", False).csv(uris)
+        # RFC 4180: a quote inside a quoted field is doubled (""), as spreadsheets and ERPs write it.
+        return reader.option("header", True).option("multiLine", False).option("escape", '"').csv(uris)
     return reader.json(uris)
 
 

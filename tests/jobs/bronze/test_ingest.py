@@ -45,7 +45,8 @@ def landed(spark, settings):
     files = {}
     customers = _csv("customers", [
         {"customer_id": "C0000001", "name": "张伟", "city": "成都", "updated_at": "2025-01-01 08:00:00"},
-        {"customer_id": "C0000002", "name": "李娜", "city": "绵阳", "updated_at": "2025-01-01 08:00:00"},
+        {"customer_id": "C0000002", "name": "李娜", "city": "绵阳", "updated_at": "2025-01-01 08:00:00",
+         "address": '绵阳市"涪城区", 临园路1号'},
     ])
     files["customers"] = _write(landing, "customers", DAY1, customers.encode("gbk"))
     orders = _csv("orders", [
@@ -109,10 +110,11 @@ def test_malformed_csv_line_is_kept_with_its_line_number(landed, spark, settings
     ], got.schema))
 
 
-def test_gbk_file_is_decoded(landed, spark, settings):
-    got = _bronze(spark, settings, "customers").select("customer_id", "name", "city", "_encoding")
+def test_gbk_file_is_decoded_with_rfc4180_quotes(landed, spark, settings):
+    got = _bronze(spark, settings, "customers").select("customer_id", "name", "city", "address", "_encoding")
     assertDataFrameEqual(got, spark.createDataFrame(
-        [("C0000001", "张伟", "成都", "GB18030"), ("C0000002", "李娜", "绵阳", "GB18030")], got.schema))
+        [("C0000001", "张伟", "成都", None, "GB18030"),
+         ("C0000002", "李娜", "绵阳", '绵阳市"涪城区", 临园路1号', "GB18030")], got.schema))
 
 
 def test_malformed_json_line_is_kept_and_values_stay_raw_strings(landed, spark, settings):
