@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from habitlake.pii import keyed_hash, mask_address, mask_name, mask_phone, pii_key
 from jobs.silver import framework as fw
-from jobs.silver.pipeline import ATTRS_HASH, IS_CURRENT, VALID_FROM, VALID_TO, Context, SilverJob
+from jobs.silver.pipeline import VALID_FROM, Context, SilverJob, as_versions
 from jobs.silver.rules_config import conform_code, is_test_account
 
 TRACKED = ("name_hash", "phone_hash", "address_masked", "gender", "birth_date", "province", "city",
@@ -84,9 +84,7 @@ def output(df: DataFrame) -> DataFrame:
         F.col("_updated_ts").alias(VALID_FROM),
     ]
     typed = df.select(*columns)
-    attrs = F.sha2(F.to_json(F.struct(*[F.col(c) for c in TRACKED])), 256)
-    return typed.withColumns({ATTRS_HASH: attrs, VALID_TO: F.lit(None).cast("timestamp"),
-                              IS_CURRENT: F.lit(True)})
+    return as_versions(typed, TRACKED)
 
 
 JOB = SilverJob(

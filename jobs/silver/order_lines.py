@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.silver import framework as fw
+from jobs.silver import lookups
 from jobs.silver.pipeline import Context, SilverJob
 from jobs.silver.rules_config import config
 
@@ -96,10 +97,13 @@ def output(df: DataFrame) -> DataFrame:
     )
 
 
-def check_view(rows: DataFrame) -> DataFrame:
-    """The data checks also see how far line_amount is from quantity x unit_price - discount."""
+def check_view(rows: DataFrame, ctx: Context) -> DataFrame:
+    """The data checks also see how far line_amount is from quantity x unit_price - discount, and
+    whether each line's order and product exist in their tables (relationships)."""
     expected = F.col("quantity") * F.col("unit_price") - F.col("discount_amount")
-    return rows.withColumn("_amount_gap", F.abs(F.col("line_amount") - expected).cast("double"))
+    view = rows.withColumn("_amount_gap", F.abs(F.col("line_amount") - expected).cast("double"))
+    view = lookups.flag_known(view, "order_id", ctx.table("silver.orders"), "order_id", "_order_exists")
+    return lookups.flag_known(view, "product_id", ctx.table("silver.products"), "product_id", "_product_exists")
 
 
 JOB = SilverJob(

@@ -92,6 +92,11 @@ def output(df: DataFrame) -> DataFrame:
 
 
 
+def check_view(rows: DataFrame, ctx: Context) -> DataFrame:
+    """Relationship for the data checks: each order's customer exists in silver.customers."""
+    return lookups.flag_known(rows, "customer_id", ctx.table("silver.customers"), "customer_id", "_customer_exists")
+
+
 JOB = SilverJob(
     source="orders",
     target="silver.orders",
@@ -99,6 +104,7 @@ JOB = SilverJob(
     rules=rules,
     output=output,
     version_order=lambda: [F.col("_updated_ts"), F.expr(status_rank_sql("_status"))],
+    check_view=check_view,
     newer=(f"s.updated_ts > t.updated_ts OR (s.updated_ts = t.updated_ts "
            f"AND {status_rank_sql('s.status')} > {status_rank_sql('t.status')})"),
 )

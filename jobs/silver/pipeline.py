@@ -78,7 +78,7 @@ class SilverJob:
     write: str = "merge"  # merge | insert_only | history
     newer: str | None = None  # MERGE update condition over t. and s. (merge only)
     entity_key: str = ""  # history only: the entity id whose versions are kept
-    check_view: Callable[[DataFrame], DataFrame] | None = None  # extra columns the data checks use
+    check_view: Callable[[DataFrame, "Context"], DataFrame] | None = None  # extra columns for data checks
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,14 @@ class UnbalancedBooks(RuntimeError):
 
 
 VALID_FROM, VALID_TO, IS_CURRENT, ATTRS_HASH = "valid_from", "valid_to", "is_current", "attrs_hash"
+
+
+def as_versions(typed: DataFrame, tracked: Sequence[str]) -> DataFrame:
+    """Rows of a dimension (with `valid_from`) as versions for `scd2`: a hash of the tracked
+    attributes, and open validity until `scd2` closes it."""
+    attrs = F.sha2(F.to_json(F.struct(*[F.col(c) for c in tracked])), 256)
+    return typed.withColumns({ATTRS_HASH: attrs, VALID_TO: F.lit(None).cast("timestamp"),
+                              IS_CURRENT: F.lit(True)})
 
 
 def scd2(incoming: DataFrame, existing: DataFrame | None, entity_key: str) -> DataFrame:
@@ -191,10 +199,16 @@ def run_job(job: SilverJob, ctx: Context) -> Books | None:
     if bronze is None:
         return None
     bronze = bronze.cache()
+    rows_in = bronze.count()
+    if rows_in == 0:  # nothing arrived for this source on these dates: nothing to check or write
+        bronze.unpersist()
+        books = Books(ctx.run_id, job.source, job.target, 0, 0, 0, 0)
+        ctx.books.append(books)
+        return books
     classified = classify(job, bronze, ctx).cache()
     try:
         fates = {r[FATE]: r["n"] for r in classified.groupBy(FATE).agg(F.count("*").alias("n")).collect()}
-        books = Books(ctx.run_id, job.source, job.target, bronze.count(), fates.get(TO_SILVER, 0),
+        books = Books(ctx.run_id, job.source, job.target, rows_in, fates.get(TO_SILVER, 0),
                       fates.get(TO_QUARANTINE, 0), fates.get(DUPLICATE, 0))
         check_books(books)
         rows = silver_rows(job, classified)
@@ -226,7 +240,7 @@ def run_checks(job: SilverJob, rows: DataFrame, books: Books, ctx: Context) -> N
     deduplicated = books.rows_in - books.duplicates_removed
     params = {"rows_min": math.ceil(CHECK_MIN_SHARE * deduplicated),
               "rows_expected_min": math.ceil(CHECK_EXPECTED_SHARE * deduplicated)}
-    view = job.check_view(rows) if job.check_view else rows
+    view = job.check_view(rows, ctx) if job.check_view else rows
     try:
         result = validate(view, suite, gx_root=ctx.gx_root, run_id=ctx.run_id, params=params)
     except DataCheckFailed as failed:

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.silver import framework as fw
-from jobs.silver.pipeline import ATTRS_HASH, IS_CURRENT, VALID_FROM, VALID_TO, Context, SilverJob
+from jobs.silver.pipeline import VALID_FROM, Context, SilverJob, as_versions
 from jobs.silver.rules_config import conform_code
 
 TRACKED = ("product_name", "category_l1", "category_l2", "brand", "list_price", "unit_cost",
@@ -54,9 +54,7 @@ def output(df: DataFrame) -> DataFrame:
         F.col("_storage").alias("storage_type"),
         F.col("_updated_ts").alias(VALID_FROM),
     )
-    attrs = F.sha2(F.to_json(F.struct(*[F.col(c) for c in TRACKED])), 256)
-    return typed.withColumns({ATTRS_HASH: attrs, VALID_TO: F.lit(None).cast("timestamp"),
-                              IS_CURRENT: F.lit(True)})
+    return as_versions(typed, TRACKED)
 
 
 JOB = SilverJob(
