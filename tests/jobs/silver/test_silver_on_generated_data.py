@@ -39,8 +39,12 @@ def _quarantined(spark, settings, source):
 
 
 def _planted(world, kind, source):
-    return {(d["file"], int(d["line"])): d["key"] for d in world["dirt"]
-            if d["kind"] == kind and d["source"] == source}
+    """{(file, line): key} of the rows the generator made dirty with `kind`; never empty, or the
+    test built on it would check nothing."""
+    planted = {(d["file"], int(d["line"])): d["key"] for d in world["dirt"]
+               if d["kind"] == kind and d["source"] == source}
+    assert planted, f"the generator planted no {kind} rows in {source}: raise the dirt rate or days"
+    return planted
 
 
 def test_books_balance_for_every_table(world):
@@ -53,7 +57,6 @@ def test_order_dirt_goes_to_quarantine_with_its_rule(world, spark, settings):
     quarantined = _quarantined(spark, settings, "orders")
     for kind, rule in (("missing_customer_id", "missing_customer_id"), ("future_timestamp", "future_timestamp")):
         planted = _planted(world, kind, "orders")
-        assert len(planted) > 0
         assert {pos: quarantined.get(pos) for pos in planted} == {pos: rule for pos in planted}
 
 
@@ -71,7 +74,6 @@ def test_mixed_date_formats_are_parsed_into_silver(world, spark, settings):
 
 def test_test_accounts_and_everything_they_did_stay_out_of_silver(world, spark, settings):
     planted = set(_planted(world, "test_account", "customers").values())
-    assert len(planted) >= 1
     customers = {r.customer_id for r in _silver(spark, settings, "customers").collect()}
     assert planted & customers == set()
     buyers = {r.customer_id for r in _silver(spark, settings, "orders").select("customer_id").collect()}
@@ -88,7 +90,7 @@ def test_status_updates_leave_the_latest_status(world, spark, settings):
         latest[order_id] = max(latest.get(order_id, ("", "")), (row["updated_at"], row["status"]))
     orders = {r.order_id: r.status for r in _silver(spark, settings, "orders").collect()}
     in_silver = {o: s for o, (_, s) in latest.items() if o in orders}
-    assert len(in_silver) > 0
+    assert in_silver, "no status-updated order reached silver: the comparison below would be empty"
     assert {o: orders[o] for o in in_silver} == in_silver
 
 
@@ -97,14 +99,13 @@ def test_line_dirt_ends_where_it_should(world, spark, settings):
     lines = {(r.order_id, r.line_no): r for r in _silver(spark, settings, "order_lines").collect()}
     for kind, rule in (("negative_quantity", "negative_quantity"), ("unknown_product", "unknown_product")):
         planted = _planted(world, kind, "order_lines")
-        assert len(planted) > 0
         # a line of a rejected order is quarantined for that first: the order's rule wins
         assert {pos: quarantined.get(pos) for pos in planted} == {
             pos: quarantined.get(pos) if quarantined.get(pos) == "order_not_in_silver" else rule
             for pos in planted}
     fen = _planted(world, "price_in_fen", "order_lines")
     converted = [lines[(k.split("|")[0], int(k.split("|")[1]))] for pos, k in fen.items() if pos not in quarantined]
-    assert len(converted) > 0
+    assert converted, "every fen-priced line was quarantined: nothing left to check the conversion on"
     assert all(line.price_was_fen for line in converted)
     assert not any(line.price_was_fen for key, line in lines.items()
                    if f"{key[0]}|{key[1]}" not in set(fen.values()))
@@ -115,7 +116,6 @@ def test_event_dirt_ends_where_it_should(world, spark, settings):
     for kind, rule in (("malformed_json", "malformed_line"), ("future_timestamp", "future_timestamp"),
                        ("unknown_product", "unknown_product")):
         planted = _planted(world, kind, "events")
-        assert len(planted) > 0
         # an event of a test account is quarantined as such first
         assert {pos: quarantined.get(pos) for pos in planted} == {
             pos: "test_account" if quarantined.get(pos) == "test_account" else rule for pos in planted}
@@ -127,7 +127,6 @@ def test_event_dirt_ends_where_it_should(world, spark, settings):
 def test_every_dirty_customer_signup_date_is_parsed(world, spark, settings):
     planted = set(_planted(world, "mixed_date_format", "customers").values())
     customers = {r.customer_id: r.signup_date for r in _silver(spark, settings, "customers").collect()}
-    assert len(planted) > 0
     assert [c for c in planted if c in customers and customers[c] is None] == []
 
 
@@ -143,7 +142,7 @@ def test_exact_duplicates_are_removed_not_quarantined(world, spark, settings):
     for source, key_cols in (("orders", ["order_id"]), ("order_lines", ["order_id", "line_no"])):
         planted = _planted(world, "duplicate", source)
         quarantined = _quarantined(spark, settings, source)
-        assert len(planted) > 0 and not set(planted) & set(quarantined)
+        assert not set(planted) & set(quarantined)
         table = _silver(spark, settings, source)
         assert table.groupBy(*key_cols).count().filter("count > 1").count() == 0
 
