@@ -144,6 +144,48 @@ def cmd_silver(args, settings: Settings) -> int:
     return 0
 
 
+# --- gold ---------------------------------------------------------------------------------------
+
+def cmd_gold(args, settings: Settings) -> int:
+    from jobs.gold import run as gold
+
+    spark = _spark(settings, "gold")
+    t0 = time.monotonic()
+    options = {"tier_rules": args.tier_rules} if args.tier_rules else {}
+    print(f"gold as of {args.date}{' .. ' + args.to if args.to else ''}:")
+    gold.run(spark, settings, args.date, args.to, args.table or None, checks=not args.no_checks, options=options)
+    print(f"done in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+# --- audience -----------------------------------------------------------------------------------
+
+def cmd_audience(args, settings: Settings) -> int:
+    """Customers of gold.customer_profile matching an expression (docs/expressions.md): list, count, save."""
+    from jobs.gold import audience
+    from jobs.gold.expr import ExprError, parse
+
+    try:
+        parse(args.expression, audience.source_of(args.expression))  # syntax errors before Spark starts
+        spark = _spark(settings, "audience")
+        if args.save:
+            n = audience.save(spark, settings, args.save, args.expression, args.date)
+            print(f"audience {args.save!r}: {n:,} customers -> gold.audiences")
+        elif args.count:
+            print(audience.count(spark, settings, args.expression, args.date))
+        else:
+            df = audience.members(spark, settings, args.expression, args.date)
+            rows = df.limit(args.limit).collect() if args.limit else df.collect()
+            print(format_rows(df.columns, [list(r) for r in rows], args.format))
+    except ExprError as bad:
+        print(bad, file=sys.stderr)
+        return 2
+    except (LookupError, ValueError) as bad:
+        print(f"habitlake audience: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # --- sql ----------------------------------------------------------------------------------------
 
 def cmd_sql(args, settings: Settings) -> int:
@@ -201,6 +243,18 @@ def cmd_demo(args, settings: Settings) -> int:
     return demo.run(settings, customers=args.customers, days=args.days, start=args.start, seed=args.seed)
 
 
+# --- export -------------------------------------------------------------------------------------
+
+def cmd_export(args, settings: Settings) -> int:
+    """One CSV file for a marketing tool: `export targeting` = gold.campaign_targeting of a date."""
+    from jobs.gold import campaign_targeting
+
+    spark = _spark(settings, "export")
+    n = campaign_targeting.export_csv(spark, settings, args.date, args.out, bom=not args.no_bom)
+    print(f"{n:,} customers of gold.campaign_targeting as of {args.date} -> {args.out}")
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,6 +310,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="append", help="only this table (repeatable)")
     p.set_defaults(func=cmd_silver)
 
+    p = sub.add_parser("gold", help="silver -> gold: customer 360, tiers, tags, habits, marketing",
+                       description="Rebuild the gold tables as of a date (using only data up to it); "
+                                   "with --to, as of each day of the range. Re-running a date replaces its results.")
+    p.add_argument("--date", required=True, help="as-of date YYYY-MM-DD")
+    p.add_argument("--to", help="last as-of date of a range (inclusive)")
+    p.add_argument("--table", action="append", help="only this gold table (repeatable)")
+    p.add_argument("--tier-rules", help="tier rule file: a name in conf/tiers/ or a path (default: conf/gold.yaml)")
+    p.add_argument("--no-checks", action="store_true", help="skip the Great Expectations suites")
+    p.set_defaults(func=cmd_gold)
+
+    p = sub.add_parser("audience", help="count, list or save the customers matching an expression",
+                       description="Customers of gold.customer_profile (one as-of slice) matching an expression "
+                                   "over its columns and tag ids, e.g. \"hotpot_fan AND tier = 'Gold' AND NOT "
+                                   "is_churned\" (docs/expressions.md). An invalid expression exits with 2.")
+    p.add_argument("expression", help="a condition over profile fields and tag ids")
+    p.add_argument("--date", help="as-of date YYYY-MM-DD (default: the latest slice of the profile)")
+    p.add_argument("--count", action="store_true", help="print only the number of customers")
+    p.add_argument("--save", metavar="NAME", help="save as audience NAME in gold.audiences (replacing it)")
+    p.add_argument("--limit", type=int, default=0, help="list at most this many customers (0 = all)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_audience)
+
     p = sub.add_parser("sql", help="run Spark SQL over the lakehouse catalog and print the result")
     p.add_argument("query", help="a SQL statement, e.g. \"SELECT count(*) FROM bronze.orders\"")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -272,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default=DEMO_START)
     p.add_argument("--seed", type=int, default=DEMO_SEED)
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("export", help="export a gold marketing list as ONE CSV file",
+                       description="Write the campaign targeting list of an as-of date (customer_id, "
+                                   "phone_hash, tier, coupon_value, channel, push_hour, priority, reason) "
+                                   "to one CSV file with a header, UTF-8 with BOM (for Excel) unless --no-bom.")
+    p.add_argument("what", choices=["targeting"], help="targeting: gold.campaign_targeting")
+    p.add_argument("--date", required=True, help="as-of date YYYY-MM-DD (its gold slice must exist)")
+    p.add_argument("--out", required=True, help="the CSV file to write (replaced if it exists)")
+    p.add_argument("--no-bom", action="store_true", help="plain UTF-8, without the byte-order mark")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
