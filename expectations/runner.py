@@ -78,7 +78,6 @@ PARAM_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # GX parses a parameter 
 
 DATASOURCE_NAME = "habitlake_spark"
 BATCH_DEFINITION_NAME = "whole_dataframe"
-DATA_DOCS_ACTION_NAME = "update_data_docs"
 # BASIC: unexpected counts plus a partial list of unexpected values; SUMMARY and COMPLETE add more
 # Spark jobs per expectation (index lists and queries) for nothing this runner reports.
 PARTIAL_UNEXPECTED_COUNT = 20
@@ -339,6 +338,7 @@ class CheckResult:
     data_docs_index: str
     data_docs_page: str = ""
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    validation_key: Any = field(default=None, repr=False, compare=False)  # GX's id of the stored result
 
     def summary(self) -> str:
         """A one-paragraph account of the critical failures (or of success)."""
@@ -414,6 +414,7 @@ def run_checks(
     run_id: str,
     params: Mapping[str, Any] | None = None,
     raise_on_critical: bool = True,
+    update_docs: bool = True,
 ) -> CheckResult:
     """Validate `df` against a suite in one GX checkpoint run and return what was found.
 
@@ -421,6 +422,8 @@ def run_checks(
     `run_id` names the run in GX (e.g. the logical date); `params` fill the suite's `{$param: x}`
     kwargs (a missing one raises `ValueError`; extra ones are ignored). Raises `DataCheckFailed`
     when a critical expectation fails and `raise_on_critical`; warnings never raise.
+    `update_docs=False` leaves the Data Docs site alone: a caller running many suites in one run
+    publishes them together with `publish_docs` (one site update instead of one per suite).
     """
     started = time.perf_counter()
     spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
@@ -430,12 +433,38 @@ def run_checks(
         checkpoint_result, checkpoint = _run_checkpoint(workspace, spec, df, suite_params, run_id)
         result = _check_result(spec, run_id, workspace.context, checkpoint, checkpoint_result,
                                started)
+        if update_docs:
+            _build_docs(workspace.context, [result])
     if result.warnings:
         logger.warning("data check warnings for %s (suite %s, run %s): %s", spec.table, spec.name,
                        run_id, "; ".join(w.describe() for w in result.warnings))
     if raise_on_critical and not result.success:
         raise DataCheckFailed(result)
     return result
+
+
+def prepare(gx_root: str | Path) -> None:
+    """Import GX and open the context now, from one thread: callers that then check tables from
+    several threads must call this first (a first `import great_expectations` racing in two
+    threads fails with a circular-import error)."""
+    with _LOCK:
+        _workspace(gx_root)
+
+
+def publish_docs(gx_root: str | Path, results: list[CheckResult]) -> str:
+    """Add the pages of these results to the Data Docs site and rebuild its index once; returns
+    the index path."""
+    with _LOCK:
+        context = _workspace(gx_root).context
+        if results:
+            _build_docs(context, results)
+        return _docs_path(context.get_docs_sites_urls())
+
+
+def _build_docs(context: FileDataContext, results: list[CheckResult]) -> None:
+    keys = [r.validation_key for r in results if r.validation_key is not None]
+    if keys:
+        context.build_data_docs(resource_identifiers=keys)
 
 
 def _suite_parameters(spec: SuiteSpec, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -534,8 +563,6 @@ def _checkpoint(workspace: _Workspace, spec: SuiteSpec) -> Checkpoint:
 
 def _sync_checkpoint(context: FileDataContext, spec: SuiteSpec) -> Checkpoint:
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
-
     try:
         datasource = context.data_sources.get(DATASOURCE_NAME)
     except KeyError:
@@ -561,7 +588,7 @@ def _sync_checkpoint(context: FileDataContext, spec: SuiteSpec) -> Checkpoint:
         validation_definitions=[
             gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite)
         ],
-        actions=[UpdateDataDocsAction(name=DATA_DOCS_ACTION_NAME)],
+        actions=[],  # Data Docs are built by run_checks / publish_docs, once per run if asked
         result_format=RESULT_FORMAT,
     )
     # Updates the suite (unchanged expectations keep their ids), validation definition and
@@ -594,9 +621,11 @@ def _check_result(
         warnings=[f for f in failures if f.severity == "warning"],
         evaluated=len(outcomes),
         seconds=round(time.perf_counter() - started, 3),
-        data_docs_index=_docs_path(context.get_docs_sites_urls()),
-        data_docs_page=_docs_path(context.get_docs_sites_urls(resource_identifier=key)),
+        data_docs_index=_docs_path(context.get_docs_sites_urls(only_if_exists=False)),
+        # where the page is (or will be, once the caller publishes the run's docs)
+        data_docs_page=_docs_path(context.get_docs_sites_urls(resource_identifier=key, only_if_exists=False)),
         outcomes=outcomes,
+        validation_key=key,
     )
 
 

@@ -6,6 +6,7 @@ metastore as `<layer>.<table>`, so the SQL endpoint, notebooks and `habitlake sq
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -74,6 +75,7 @@ def table(name: str) -> Table:
 
 
 _REGISTERED: set[tuple[int, str, str]] = set()
+_REGISTER_LOCK = threading.Lock()  # jobs write tables from several threads; the metastore DDL is not atomic
 
 
 def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
@@ -82,9 +84,10 @@ def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
     memo = (id(spark), settings.root, tbl.full_name)
     if memo in _REGISTERED:
         return
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
-    _REGISTERED.add(memo)
+    with _REGISTER_LOCK:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
+        _REGISTERED.add(memo)
 
 
 def exists(spark: SparkSession, settings: Settings, tbl: Table) -> bool:

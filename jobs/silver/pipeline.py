@@ -35,7 +35,7 @@ class Context:
     params: dict = field(default_factory=dict)
     pending_quarantine: list = field(default_factory=list)  # (source, rows) not yet written
     books: list = field(default_factory=list)
-    check_rows: list = field(default_factory=list)  # data-check outcomes, written by finish_run
+    check_results: list = field(default_factory=list)  # GX results: written and published by finish_run
     checks: bool = True
 
     @property
@@ -228,7 +228,7 @@ CHECK_MIN_SHARE, CHECK_EXPECTED_SHARE = 0.5, 0.9
 def run_checks(job: SilverJob, rows: DataFrame, books: Books, ctx: Context) -> None:
     """One Great Expectations validation of the rows this run writes to the table, before they are
     written: a critical failure raises `DataCheckFailed` and nothing of this table (or of what
-    comes after it) is written. Outcomes are kept in `ctx.check_rows` either way."""
+    comes after it) is written. Outcomes are kept in `ctx.check_results` either way."""
     import math
 
     from expectations.runner import SUITES_DIR, DataCheckFailed
@@ -242,11 +242,11 @@ def run_checks(job: SilverJob, rows: DataFrame, books: Books, ctx: Context) -> N
               "rows_expected_min": math.ceil(CHECK_EXPECTED_SHARE * deduplicated)}
     view = job.check_view(rows, ctx) if job.check_view else rows
     try:
-        result = validate(view, suite, gx_root=ctx.gx_root, run_id=ctx.run_id, params=params)
+        result = validate(view, suite, gx_root=ctx.gx_root, run_id=ctx.run_id, params=params, update_docs=False)
     except DataCheckFailed as failed:
-        ctx.check_rows.extend(failed.result.rows())
+        ctx.check_results.append(failed.result)
         raise
-    ctx.check_rows.extend(result.rows())
+    ctx.check_results.append(result)
 
 
 def check_books(books: Books) -> None:
@@ -263,10 +263,12 @@ def finish_run(ctx: Context) -> None:
     fixed since leaves it), its books and its data-check outcomes."""
     from functools import reduce
 
-    if ctx.check_rows:
-        from expectations.runner import RESULT_ROW_SCHEMA
+    if ctx.check_results:  # in table order, whatever order concurrent tables finished in
+        from expectations.runner import RESULT_ROW_SCHEMA, publish_docs
 
-        rows = [{**r, "position": i} for i, r in enumerate(ctx.check_rows)]
+        publish_docs(ctx.gx_root, ctx.check_results)
+        ordered = sorted(ctx.check_results, key=lambda r: r.table)
+        rows = [{**row, "position": i} for i, row in enumerate(x for r in ordered for x in r.rows())]
         checks = ctx.spark.createDataFrame(rows, f"{RESULT_ROW_SCHEMA}, position int")
         catalog.replace_where(checks, ctx.spark, ctx.settings, CHECK_RESULTS, f"run_id = '{ctx.run_id}'")
 
