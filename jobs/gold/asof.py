@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -123,17 +124,34 @@ class AsOf:
 
     # Convenience views shared by several gold jobs -------------------------------------------
 
+    def _kept(self, key: str, build) -> DataFrame:
+        """A frame many jobs of this as-of date read, computed once and kept (see `release`)."""
+        if key not in self._frames:
+            self._frames[key] = build().persist(StorageLevel.MEMORY_AND_DISK)
+        return self._frames[key]
+
+    def release(self) -> None:
+        """Drop the frames kept for this as-of date (end of a run)."""
+        for df in self._frames.values():
+            if df.is_cached:
+                df.unpersist()
+        self._frames.clear()
+
     def sales(self) -> DataFrame:
-        """Completed sales (not returns, not cancelled or refunded), one row per order."""
-        return self.table("orders").filter(~F.col("is_return") & F.col("status").isin("paid", "delivered"))
+        """Completed sales (not returns, not cancelled or refunded), one row per order; kept."""
+        return self._kept("_sales", lambda: self.table("orders").filter(
+            ~F.col("is_return") & F.col("status").isin("paid", "delivered")))
 
     def sale_lines(self) -> DataFrame:
-        """Lines of completed sales joined to the product version valid at D (category, brand, cost)."""
-        sales = self.sales().select("order_id", "customer_id", "order_ts_local", "channel", "promo_id")
-        products = self.table("products").select("product_id", "product_name", "category_l1", "category_l2",
-                                                   "brand", "list_price", "unit_cost", "shelf_life_days")
-        lines = self.table("order_lines").filter(~F.col("is_return"))
-        return lines.join(sales, "order_id").join(F.broadcast(products), "product_id", "left")
+        """Lines of completed sales joined to the product version valid at D (category, brand, cost);
+        kept."""
+        def build() -> DataFrame:
+            sales = self.sales().select("order_id", "customer_id", "order_ts_local", "channel", "promo_id")
+            products = self.table("products").select("product_id", "product_name", "category_l1", "category_l2",
+                                                       "brand", "list_price", "unit_cost", "shelf_life_days")
+            lines = self.table("order_lines").filter(~F.col("is_return"))
+            return lines.join(sales, "order_id").join(F.broadcast(products), "product_id", "left")
+        return self._kept("_sale_lines", build)
 
     def customers(self) -> DataFrame:
         """One row per customer known at D (the version valid at the end of D)."""

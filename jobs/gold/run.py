@@ -29,6 +29,8 @@ TABLES = (
     "habit_time",
     "habit_channel_payment",
     "habit_category_brand",
+    "habit_price_band",
+    "habit_price_comparison",
     "habit_price_sensitivity",
     "habit_lifecycle",
     "winback_list",
@@ -86,6 +88,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
                 if progress:
                     progress(f"  {day}  gold.{name:<28} {rows:>10,} rows  ({results[-1].seconds:.1f}s)")
         finally:
+            asof.release()
             _record_checks(asof, check_rows)
     return results
 
@@ -108,7 +111,7 @@ def _check(gold: GoldJob, rows, asof: AsOf, check_rows: list[dict], n: int) -> N
     if not (SUITES_DIR / f"{gold.suite}.yaml").exists():
         return
     try:
-        result = run_checks(rows, gold.suite, gold_root(asof), run_id=f"gold_{asof.date}", params={"rows": n})
+        result = run_checks(rows, gold.suite, gx_root=gold_root(asof), run_id=f"gold_{asof.date}", params={"rows": n})
     except DataCheckFailed as failed:
         check_rows.extend(failed.result.rows())
         raise
