@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = {
     "generate": "bench.generate",  # generator: 100k customers x 1 year within 10 minutes
     "ingest": "bench.ingest",  # bronze ingestion of one day of a 100k-customer retailer
+    "audience": "bench.audience",  # `habitlake audience --count` on a 1M-customer profile
 }
 
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from habitlake.settings import Settings, is_local, join, local_path
 
-STEPS = 4
+STEPS = 5
 
 
 def _generated_with(settings: Settings) -> dict | None:
@@ -29,6 +29,7 @@ def run(settings: Settings, customers: int, days: int, start: str, seed: int) ->
     from habitlake.spark import get_spark
     from jobs.bronze import ingest
     from jobs.landing.generator import generate
+    from jobs.gold import run as gold
     from jobs.silver import run as silver
 
     t0 = time.monotonic()
@@ -47,16 +48,38 @@ def run(settings: Settings, customers: int, days: int, start: str, seed: int) ->
           f"{sum(r['status'] == 'rejected' for r in log)} rejected files", flush=True)
     _step(3, f"silver {start} .. {last}")
     silver.run(spark, settings, start, last)
-    _step(4, "summary")
+    month_before = (date.fromisoformat(last) - timedelta(days=30)).isoformat()
+    _step(4, f"gold as of {month_before} (profile, for tier history) and {last} (every table)")
+    gold.run(spark, settings, month_before, tables=["customer_profile"], checks=False)
+    gold.run(spark, settings, last)
+    _step(5, "summary")
     print_summary(spark, settings)
-    print(f"\ndone in {time.monotonic() - t0:.0f}s. Next: habitlake sql \"SELECT * FROM silver.reconciliation\"")
+    print_gold_summary(spark, settings, last)
+    print(f"\ndone in {time.monotonic() - t0:.0f}s. Next:\n"
+          f"  habitlake sql \"SELECT * FROM silver.reconciliation\"\n"
+          f"  habitlake audience \"hotpot_fan AND NOT is_churned\" --count --date {last}\n"
+          f"  habitlake sql \"SELECT * FROM gold.tier_migration ORDER BY month, from_tier\"")
     return 0
+
+
+def print_gold_summary(spark, settings: Settings, day: str) -> None:
+    from pyspark.sql import functions as F
+
+    from habitlake import catalog
+
+    profile = catalog.read(spark, settings, "gold.customer_profile").filter(F.col("as_of_date") == day)
+    print(f"  tiers as of {day}:")
+    for r in profile.groupBy("tier").count().orderBy(F.desc("count")).collect():
+        print(f"    {r['tier']:<12} {r['count']:>9,}")
+    checks = catalog.read(spark, settings, "gold.check_results").filter(F.col("run_id") == f"gold_{day}")
+    passed = checks.filter("success").count()
+    print(f"  gold data checks: {passed} of {checks.count()} expectations passed")
 
 
 def print_summary(spark, settings: Settings) -> None:
     from habitlake import catalog
 
-    for layer in ("bronze", "silver"):
+    for layer in ("bronze", "silver", "gold"):
         print(f"  {layer}:")
         for name, tbl in catalog.catalog().items():
             if tbl.layer == layer and catalog.exists(spark, settings, tbl):

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from jobs.gold import customer_profile as cp
 from jobs.gold import tiers
 
-from .silver_frames import asof, customer, line, order, product
+from silver_frames import asof, customer, line, order, product
 
 D = "2025-06-30"
 

@@ -11,8 +11,8 @@ from expectations.runner import DataCheckFailed, run_checks
 from jobs.gold.asof import AsOf
 from jobs.gold.run import job
 
-from .habit_frames import profile, typed
-from .silver_frames import customer, frame, line, order, product
+from habit_frames import profile, typed
+from silver_frames import customer, frame, line, order, product
 
 D = "2025-06-30"
 # the habit and supply modules, in run order (habit_price_comparison feeds habit_price_sensitivity)

@@ -10,7 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from jobs.gold import config, habit_lifecycle, habit_service
 
-from .habit_frames import d, profile, typed
+from habit_frames import d, profile, typed
 
 LIFECYCLE = ("measure string, period string, dimension string, value string, bucket string, bucket_index int, "
              "count long, share double, avg_first_order_amount double")

@@ -7,7 +7,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from jobs.gold import habit_category_brand, habit_price_band, habit_price_comparison, habit_price_sensitivity
 
-from .habit_frames import d, profile, typed
+from habit_frames import d, profile, typed
 
 LINES = ("customer_id string, order_id string, order_ts_local timestamp, order_date date, product_id string, "
          "product_name string, category_l1 string, category_l2 string, brand string, quantity int, "

@@ -10,7 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from jobs.gold import habit_channel_payment, habit_purchase_frequency, habit_time, habits, winback_list
 
-from .habit_frames import d, profile, typed
+from habit_frames import d, profile, typed
 
 SALES = "order_id string, customer_id string, order_date date, order_ts_local timestamp, order_hour int"
 

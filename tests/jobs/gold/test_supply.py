@@ -12,8 +12,8 @@ from jobs.gold import supply_daily_demand, supply_inventory
 from jobs.gold.asof import AsOf
 from jobs.gold.run import build_and_write
 
-from .habit_frames import d, profile, typed
-from .silver_frames import customer, frame, line, order, product
+from habit_frames import d, profile, typed
+from silver_frames import customer, frame, line, order, product
 
 DEMAND = ("date date, product_id string, region string, tier string, category_l1 string, category_l2 string, "
           "quantity long, revenue double, orders long, customers long, computed_as_of date")
