@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import shutil
-import socket
-import tempfile
 import time
+
+from bench import scratch_root
 
 AS_OF = dt.date(2025, 6, 30)
 EXPRESSIONS = (
@@ -32,12 +30,6 @@ EXPRESSIONS = (
     "(prefers_cat_beef OR prefers_cat_frozen_meat) AND NOT restaurant_buyer AND recency_days <= 30",
 )
 TAG_SHARE = 0.07  # each customer holds ~7% of the tag ids (~25 of ~360)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def tag_pool():
@@ -133,17 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--keep", help="root folder to use and keep (default: a temp folder, deleted)")
     args = parser.parse_args(argv)
-    root = args.keep or tempfile.mkdtemp(prefix="habitlake_bench_")
-    os.environ.update({"HABITLAKE_HOME": root, "HABITLAKE_METASTORE_PORT": str(_free_port())})
-    try:
+    with scratch_root(args.keep):
         run(args.customers)
-    finally:
-        from habitlake import metastore
-        from habitlake.settings import Settings
-
-        metastore.stop(Settings.from_env())
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def run(customers: int) -> None:

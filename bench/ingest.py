@@ -9,20 +9,12 @@ ingestion, and silver per table. Prints the figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
-import tempfile
 import time
 from datetime import date, timedelta
 
+from bench import scratch_root
+
 START = "2025-03-03"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,17 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--keep", help="root folder to use and keep (default: a temp folder, deleted)")
     args = parser.parse_args(argv)
-    root = args.keep or tempfile.mkdtemp(prefix="habitlake_bench_")
-    os.environ.update({"HABITLAKE_HOME": root, "HABITLAKE_METASTORE_PORT": str(_free_port())})
-    try:
+    with scratch_root(args.keep) as root:
         run(root, args.customers)
-    finally:
-        from habitlake import metastore
-        from habitlake.settings import Settings
-
-        metastore.stop(Settings.from_env())
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def run(root: str, customers: int) -> None:

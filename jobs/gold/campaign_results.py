@@ -49,10 +49,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from habitlake import catalog
 from jobs.gold import config
 from jobs.gold.asof import AsOf
-from jobs.gold.framework import AS_OF, GoldJob
+from jobs.gold.framework import AS_OF, GoldJob, read_gold_history
 
 ALL, UNKNOWN = "all", "unknown"
 PROMOTION_COLUMNS = ("promo_id string, campaign_id string, name string, promo_type string, "
@@ -157,16 +156,9 @@ def campaign_windows(sends: DataFrame, promotions: DataFrame | None, window_days
 def profile_history(asof: AsOf, dates: list[dt.date] | None = None) -> DataFrame | None:
     """gold.customer_profile slices (as_of_date, customer_id, tier) up to D, optionally only the
     given dates (partition pruning); None when the table does not exist."""
-    tbl = catalog.table("gold.customer_profile")
-    if asof.given_gold is not None:
-        df = asof.given_gold.get(tbl.name)
-    elif catalog.exists(asof.spark, asof.settings, tbl):
-        df = catalog.read(asof.spark, asof.settings, tbl.full_name)
-    else:
-        df = None
+    df = read_gold_history(asof, "customer_profile")
     if df is None:
         return None
-    df = df.filter(F.col(AS_OF) <= asof.date_lit)
     if dates is not None:
         df = df.filter(F.col(AS_OF).isin(sorted(set(dates) | {asof.day})))
     return df.select(AS_OF, "customer_id", "tier")

@@ -11,18 +11,16 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from habitlake import catalog
 from jobs.gold.asof import AsOf
-from jobs.gold.framework import AS_OF, GoldJob
+from jobs.gold.framework import AS_OF, GoldJob, read_gold_history
 
 
 def snapshots(asof: AsOf) -> DataFrame:
     """(as_of_date, customer_id, tier, tier_rule) of every profile snapshot up to D."""
-    if asof.given_gold is not None:
-        profiles = asof.given_gold["customer_profile"]
-    else:
-        profiles = catalog.read(asof.spark, asof.settings, "gold.customer_profile")
-    return profiles.filter(F.col(AS_OF) <= asof.date_lit).select(AS_OF, "customer_id", "tier", "tier_rule")
+    profiles = read_gold_history(asof, "customer_profile")
+    if profiles is None:
+        raise LookupError(f"gold.customer_profile does not exist yet: run `habitlake gold --date {asof.date}`")
+    return profiles.select(AS_OF, "customer_id", "tier", "tier_rule")
 
 
 def spells(snaps: DataFrame) -> DataFrame:

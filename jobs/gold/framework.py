@@ -62,16 +62,26 @@ def write(job: GoldJob, rows: DataFrame, asof: AsOf) -> None:
         raise ValueError(f"{job.table}: unknown write mode {job.write!r}")
 
 
+def _gold_table(asof: AsOf, name: str) -> tuple[catalog.Table, DataFrame | None]:
+    tbl = catalog.table(name if "." in name else f"gold.{name}")
+    if asof.given_gold is not None:  # an AsOf built from frames answers from them
+        return tbl, asof.given_gold.get(tbl.name)
+    if catalog.exists(asof.spark, asof.settings, tbl):
+        return tbl, catalog.read(asof.spark, asof.settings, tbl.full_name)
+    return tbl, None
+
+
+def read_gold_history(asof: AsOf, name: str) -> DataFrame | None:
+    """Every slice of a snapshot table up to the as-of date (never one after it); None when the
+    table does not exist."""
+    _, df = _gold_table(asof, name)
+    return None if df is None else df.filter(F.col(AS_OF) <= asof.date_lit)
+
+
 def read_gold(asof: AsOf, name: str, *, required: bool = True) -> DataFrame | None:
     """A gold table's slice for the as-of date (snapshot tables) or the whole table (others);
-    None when it does not exist and is not required. An AsOf built from frames answers from them."""
-    tbl = catalog.table(name if "." in name else f"gold.{name}")
-    if asof.given_gold is not None:
-        df = asof.given_gold.get(tbl.name)
-    elif catalog.exists(asof.spark, asof.settings, tbl):
-        df = catalog.read(asof.spark, asof.settings, tbl.full_name)
-    else:
-        df = None
+    None when it does not exist and is not required."""
+    tbl, df = _gold_table(asof, name)
     if df is None:
         if required:
             raise LookupError(f"{tbl.full_name} does not exist yet: run `habitlake gold --date {asof.date}`")
