@@ -7,7 +7,8 @@ import pytest
 from habitlake.cli import build_parser, format_rows
 
 CLI = str(Path(sys.executable).parent / "habitlake")
-SUBCOMMANDS = ["setup", "generate", "ingest", "stream", "silver", "sql", "metastore", "demo"]
+SUBCOMMANDS = ["setup", "generate", "ingest", "stream", "silver", "gold", "audience", "export", "sql", "metastore",
+               "demo"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
