@@ -65,7 +65,13 @@ def get_spark(
 ) -> SparkSession:
     """The session for these settings (an existing one in this process is reused)."""
     metastore.ensure_running(settings)
+    conf = {**spark_conf(settings), **(extra or {})}
+    if "spark.pyspark.python" in conf:
+        # PySpark starts its Python workers with $PYSPARK_PYTHON (default: whatever `python3` is on
+        # PATH), not with the spark.pyspark.python setting, which only spark-submit reads. Without
+        # this, local workers run a system Python that lacks the venv's packages (pyarrow for UDFs).
+        os.environ.setdefault("PYSPARK_PYTHON", conf["spark.pyspark.python"])
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**spark_conf(settings), **(extra or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.enableHiveSupport().getOrCreate()
