@@ -357,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the CSV file to write (replaced if it exists)")
     p.add_argument("--no-bom", action="store_true", help="plain UTF-8, without the byte-order mark")
     p.set_defaults(func=cmd_export)
+
+    import importlib
+
+    from habitlake.commands import GROUPS
+
+    for group in GROUPS:
+        importlib.import_module(f"habitlake.commands.{group}").register(sub)
     return parser
 
 
