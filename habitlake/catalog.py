@@ -90,6 +90,19 @@ def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
         _REGISTERED.add(memo)
 
 
+def register_all(spark: SparkSession, settings: Settings) -> list[str]:
+    """Register in the metastore every catalog table whose Delta folder exists under the root (after
+    a lake was restored, copied or moved, or on a new metastore). Returns the names registered."""
+    found = [tbl for tbl in catalog().values() if exists(spark, settings, tbl)]
+    for tbl in found:
+        with _REGISTER_LOCK:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
+            spark.sql(f"DROP TABLE IF EXISTS {tbl.full_name}")  # it may point at an old location
+            spark.sql(f"CREATE TABLE {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
+            _REGISTERED.add((id(spark), settings.root, tbl.full_name))
+    return sorted(t.full_name for t in found)
+
+
 def exists(spark: SparkSession, settings: Settings, tbl: Table) -> bool:
     from delta.tables import DeltaTable
 

@@ -230,6 +230,11 @@ def cmd_metastore(args, settings: Settings) -> int:
         metastore.ensure_running(settings)
     elif args.action == "stop":
         metastore.stop(settings)
+    elif args.action == "register":
+        from habitlake import catalog
+
+        names = catalog.register_all(_spark(settings, "metastore"), settings)
+        print(f"registered {len(names)} tables found under {settings.lake}")
     print(metastore.status(settings))
     return 0
 
@@ -338,8 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="at most this many rows (0 = all)")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("metastore", help="start, stop or show the shared metastore server")
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p = sub.add_parser("metastore", help="start, stop or show the shared metastore server; register tables",
+                       description="start / stop / status of the shared metastore server; register: name every "
+                                   "table found under the root in the metastore (after restoring or moving a lake).")
+    p.add_argument("action", choices=["start", "stop", "status", "register"])
     p.set_defaults(func=cmd_metastore)
 
     p = sub.add_parser("demo", help="run the demo end to end on embedded defaults")

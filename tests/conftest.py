@@ -72,6 +72,31 @@ WORLD_LAST = "2025-05-30"  # the generated window's last day
 WORLD_MID = "2025-04-30"  # an earlier as-of date (tier history and migration need two months)
 
 
+# Inputs that decide the world's contents: same inputs, same world (generation, silver and gold are
+# deterministic). A world built once is kept under .cache/test-world/<hash> and copied for later
+# runs in this working copy; a fresh clone (CI) has no cache and builds it. HABITLAKE_TEST_WORLD_CACHE=0
+# turns the cache off.
+WORLD_INPUTS = ("jobs", "expectations", "conf/landing.yaml", "conf/silver.yaml", "conf/gold.yaml",
+                "conf/tags.yaml", "conf/tiers", "conf/tables.yaml", "habitlake/settings.py",
+                "habitlake/catalog.py", "habitlake/contract.py", "habitlake/pii.py", "habitlake/fs.py")
+
+
+def _world_key() -> str:
+    import hashlib
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(repr((WORLD, WORLD_MID, WORLD_LAST)).encode())
+    for name in WORLD_INPUTS:
+        path = project / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file() and f.suffix in (".py", ".yaml", ".yml", ".json") and "__pycache__" not in f.parts:
+                digest.update(str(f.relative_to(project)).encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory, spark):
     """A generated retailer (600 customers x 150 days, seed 7) taken through landing, bronze,
@@ -82,11 +107,15 @@ def world(tmp_path_factory, spark):
     import subprocess
     import sys
     from dataclasses import dataclass
+    import shutil
     from pathlib import Path
 
     root = tmp_path_factory.mktemp("world")
     env = {**os.environ, "HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port())}
     habitlake = [sys.executable, "-m", "habitlake.cli"]
+    cache = None
+    if os.environ.get("HABITLAKE_TEST_WORLD_CACHE", "1") != "0":
+        cache = Path(__file__).resolve().parents[1] / ".cache" / "test-world" / _world_key()
     w = WORLD
     steps = [
         ["generate", "--customers", str(w["customers"]), "--days", str(w["days"]), "--start", w["start"],
@@ -96,6 +125,11 @@ def world(tmp_path_factory, spark):
         ["gold", "--date", WORLD_MID, "--table", "customer_profile", "--no-checks"],
         ["gold", "--date", WORLD_LAST],
     ]
+    if cache is not None and (cache / "DONE").exists():  # the same world, built earlier: copy it
+        for item in cache.iterdir():
+            if item.name != "DONE":
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, root / item.name)
+        steps = [["metastore", "register"]]  # a new metastore names the copied tables
     world_settings = Settings.from_env(env)
     try:
         for step in steps:
@@ -103,6 +137,14 @@ def world(tmp_path_factory, spark):
             assert done.returncode == 0, f"habitlake {' '.join(step)} failed:\n{done.stdout}\n{done.stderr}"
     finally:
         metastore.stop(world_settings)
+    if cache is not None and not (cache / "DONE").exists():
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # several test runs may build at once
+        shutil.copytree(root, tmp, ignore=shutil.ignore_patterns("metastore", "airflow", "mlflow", "bi"))
+        (tmp / "DONE").write_text("built by tests/conftest.py world fixture\n")
+        try:
+            tmp.rename(cache)  # atomic; fails if another run got there first
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @dataclass(frozen=True)
     class World:
