@@ -9,12 +9,13 @@ BIN    := $(VENV)/bin
 HL     := $(BIN)/habitlake
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench lock clean-lake clean help
+.PHONY: setup browser demo test test-fast bench lock clean-lake clean help
 
 help:
 	@echo "make demo       set up and run the demo end to end"
 	@echo "make test       set up and run the whole test suite"
 	@echo "make test-fast  only the quick tests (no Spark)"
+	@echo "make browser    install Debian's chromium for the cockpit's browser tests"
 	@echo "make bench      benchmark harness (prints its figures)"
 	@echo "make clean-lake delete generated data, lakehouse and metastore (keeps venv and jars)"
 
@@ -28,6 +29,11 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 
 setup: $(STAMP)
 	$(HL) setup
+
+# Debian's Chromium for the cockpit's browser tests (Playwright drives it; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
 
 demo: setup
 	$(HL) demo
