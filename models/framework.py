@@ -51,7 +51,10 @@ class TrainResult:
     metrics: dict[str, float]  # evaluated on held-out data, never on the training rows
     primary_metric: str  # the metric promotion compares (must be in `metrics`)
     higher_is_better: bool = True
-    flavor: str = "spark"  # spark | pyfunc
+    # spark (a Spark ML Model / PipelineModel) | sklearn (a fitted estimator) | pyfunc (an
+    # mlflow.pyfunc.PythonModel, or any picklable object, e.g. a dataclass of rules). `score` and
+    # `champion_metric` get the model back as it was returned here (same class): see models/mlflow_utils.py.
+    flavor: str = "spark"
     input_example: Any = None  # a small pandas DataFrame of model input (signature inferred from it)
     figures: dict[str, Any] = field(default_factory=dict)  # file name (.png) -> matplotlib Figure
     tables: dict[str, Any] = field(default_factory=dict)  # file name (.json/.csv) -> pandas DataFrame
