@@ -1,0 +1,128 @@
+"""End to end: `airflow dags test habitlake_daily D` (real Airflow, real Spark, real Delta) on a tiny
+generated retailer; the gold tables, checks, published record and asset event it produced.
+
+200 customers x 9 days from 2025-03-01 (seed 7): the days before D are prepared in one process (ingest
+and silver); the DAG then runs D = 2025-03-09, a Sunday, through every task in one process
+(HABITLAKE_RUNNER=local: the Spark session is started once for the whole run). The failure path is
+in test_daily_failure.py.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from habitlake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).parent / "habitlake")
+START, DAY = "2025-03-01", "2025-03-09"
+DAILY_TASKS = ["close_week", "data_checks", "gold", "gold_checks", "ingest", "publish", "score", "silver",
+               "week_complete"]
+PREPARE = """
+from habitlake.settings import Settings
+from habitlake.spark import get_spark
+from jobs.bronze import ingest
+from jobs.silver import run as silver
+s = Settings.from_env()
+spark = get_spark(s, "habitlake-test-prepare")
+ingest.run(spark, s, "2025-03-01", "2025-03-08")
+silver.run(spark, s, "2025-03-01", "2025-03-08", progress=None)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(cmd: list[str], env: dict, log: Path, timeout: int = 3000) -> subprocess.CompletedProcess:
+    with log.open("w") as out:
+        return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("airflow_e2e")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HABITLAKE_", "MLFLOW"))}
+    env.update({"HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port()),
+                "HABITLAKE_SPARK_MASTER": "local[2]", "HABITLAKE_SHUFFLE_PARTITIONS": "2",
+                "HABITLAKE_DRIVER_MEMORY": "1g", "HABITLAKE_RUNNER": "local", "HABITLAKE_AIRFLOW_RETRIES": "0"})
+    settings = Settings.from_env(env)
+    logs = root / "test-logs"
+    logs.mkdir()
+    try:
+        subprocess.run([CLI, "generate", "--customers", "200", "--days", "9", "--start", START, "--seed", "7",
+                        "--quiet"], env=env, check=True, capture_output=True)
+        prep = _run([sys.executable, "-c", PREPARE], env, logs / "prepare.log")
+        assert prep.returncode == 0, (logs / "prepare.log").read_text()[-3000:]
+        done = _run([CLI, "airflow", "dags", "test", "habitlake_daily", DAY], env, logs / "daily.log")
+        yield SimpleNamespace(root=root, env=env, settings=settings, done=done, logs=logs)
+    finally:
+        subprocess.run([CLI, "metastore", "stop"], env=env, capture_output=True)
+
+
+def _states(lake, day: str) -> dict[str, str]:
+    with sqlite3.connect(lake.settings.state_dir / "airflow" / "airflow.db") as db:
+        rows = db.execute("SELECT ti.task_id, ti.state FROM task_instance ti JOIN dag_run dr ON ti.run_id = dr.run_id "
+                          "AND ti.dag_id = dr.dag_id WHERE dr.dag_id = 'habitlake_daily' "
+                          "AND date(dr.logical_date) = ?", (day,)).fetchall()
+    return dict(rows)
+
+
+def _truth_customers(lake, day: str) -> set[str]:
+    with open(lake.root / "truth" / "customers.csv", encoding="utf-8") as f:
+        return {r["customer_id"] for r in csv.DictReader(f) if r["is_test"] == "false" and r["signup_date"] <= day}
+
+
+def test_daily_dag_runs_every_task_of_the_day(lake):
+    assert lake.done.returncode == 0, (lake.logs / "daily.log").read_text()[-5000:]
+    assert _states(lake, DAY) == dict.fromkeys(DAILY_TASKS, "success")
+
+
+def test_gold_profile_of_the_day_has_every_customer_known_by_then(lake):
+    from deltalake import DeltaTable
+
+    profile = DeltaTable(lake.settings.table_path("gold", "customer_profile")).to_pyarrow_table(
+        columns=["customer_id", "tier"], filters=[("as_of_date", "=", dt.date.fromisoformat(DAY))])
+    truth = _truth_customers(lake, DAY)
+    assert len(truth) == 194
+    assert sorted(profile.column("customer_id").to_pylist()) == sorted(truth)
+
+
+def test_publish_recorded_the_run_with_its_checks(lake):
+    from deltalake import DeltaTable
+
+    from habitlake.commands.airflow import read_published
+
+    [record] = read_published(lake.settings)
+    assert record["date"] == DAY
+    assert record["gold_rows"]["gold.customer_profile"] == 194
+    gold_checks = DeltaTable(lake.settings.table_path("gold", "check_results")).to_pyarrow_table(
+        columns=["run_id", "success", "severity"], filters=[("run_id", "=", f"gold_{DAY}")])
+    silver_checks = DeltaTable(lake.settings.table_path("silver", "check_results")).to_pyarrow_table(
+        columns=["run_id", "success", "severity"], filters=[("run_id", "=", f"silver_{DAY}")])
+    assert record["checks"]["gold"]["expectations"] == gold_checks.num_rows
+    assert record["checks"]["silver"]["expectations"] == silver_checks.num_rows
+    assert record["checks"]["silver"]["critical_failed"] == record["checks"]["gold"]["critical_failed"] == 0
+    assert record["checks"]["gold"]["profile_customers"] == 194
+    report = lake.root / "reports" / f"habitlake_report_{DAY}.html"
+    assert record["report"] == str(report) and report.stat().st_size > 10_000  # Plotly inline: ~MBs
+
+
+def test_closing_the_week_emits_the_asset_the_training_waits_for(lake):
+    with sqlite3.connect(lake.settings.state_dir / "airflow" / "airflow.db") as db:
+        rows = db.execute("SELECT e.source_task_id, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                          "WHERE a.name = 'habitlake_gold_week'").fetchall()
+    assert [(task, json.loads(extra)) for task, extra in rows] == [("close_week", {"as_of": DAY})]
