@@ -12,6 +12,10 @@ BENCHMARKS = {
     "generate": "bench.generate",  # generator: 100k customers x 1 year within 10 minutes
     "ingest": "bench.ingest",  # bronze ingestion of one day of a 100k-customer retailer
     "audience": "bench.audience",  # `habitlake audience --count` on a 1M-customer profile
+    "train_segmentation": "bench.train_segmentation",  # MLlib K-means vs scikit-learn KMeans
+    "train_basket": "bench.train_basket",  # MLlib FP-growth vs mlxtend on the same baskets
+    "train_demand": "bench.train_demand",  # demand backtest and training time
+    "orchestration": "bench.orchestration",  # one daily run of the DAG's steps: Spark start-up share
 }
 
 
