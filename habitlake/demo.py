@@ -105,7 +105,10 @@ def run(settings: Settings, customers: int, days: int, start: str, seed: int) ->
     logs = _log_dir(settings)
 
     _step(2, f"history {start} .. {history_end}: ingest, silver, profile as of {month_before} (one Spark session)")
-    rc = _follow([sys.executable, "-c", PREPARE, start, history_end, max(month_before, start)],
+    # a script file, not `python -c`: pyspark.sql.connect (imported by GX) ends a `-c` process early
+    script = logs / "prepare.py"
+    script.write_text(PREPARE, encoding="utf-8")
+    rc = _follow([sys.executable, str(script), start, history_end, max(month_before, start)],
                  logs / "prepare.log", lambda line: line.strip() if line.startswith("      ") else None)
     if rc:
         print(f"preparing the history failed: see {logs / 'prepare.log'}", file=sys.stderr)

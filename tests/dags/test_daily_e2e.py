@@ -65,8 +65,11 @@ def lake(tmp_path_factory):
     try:
         subprocess.run([CLI, "generate", "--customers", "200", "--days", "9", "--start", START, "--seed", "7",
                         "--quiet"], env=env, check=True, capture_output=True)
-        prep = _run([sys.executable, "-c", PREPARE], env, logs / "prepare.log")
-        assert prep.returncode == 0, (logs / "prepare.log").read_text()[-3000:]
+        # a script file, not `python -c`: pyspark.sql.connect (imported by GX) exits a `-c` process early
+        (logs / "prepare.py").write_text(PREPARE + 'print("prepared", flush=True)\n')
+        prep = _run([sys.executable, str(logs / "prepare.py")], env, logs / "prepare.log")
+        assert prep.returncode == 0 and "prepared" in (logs / "prepare.log").read_text(), \
+            (logs / "prepare.log").read_text()[-3000:]
         done = _run([CLI, "airflow", "dags", "test", "habitlake_daily", DAY], env, logs / "daily.log")
         yield SimpleNamespace(root=root, env=env, settings=settings, done=done, logs=logs)
     finally:
