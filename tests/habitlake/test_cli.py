@@ -8,7 +8,14 @@ from habitlake.cli import build_parser, format_rows
 
 CLI = str(Path(sys.executable).parent / "habitlake")
 SUBCOMMANDS = ["setup", "generate", "ingest", "stream", "silver", "gold", "audience", "export", "sql", "metastore",
-               "demo"]
+               "demo", "train", "score", "models", "mlflow", "airflow", "checks", "publish", "bi", "cockpit", "report"]
+
+
+def test_the_parser_has_exactly_these_subcommands():
+    import argparse
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == sorted(SUBCOMMANDS)
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
