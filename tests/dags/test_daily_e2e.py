@@ -100,7 +100,7 @@ def test_gold_profile_of_the_day_has_every_customer_known_by_then(lake):
     profile = DeltaTable(lake.settings.table_path("gold", "customer_profile")).to_pyarrow_table(
         columns=["customer_id", "tier"], filters=[("as_of_date", "=", dt.date.fromisoformat(DAY))])
     truth = _truth_customers(lake, DAY)
-    assert len(truth) == 194
+    assert len(truth) == 199
     assert sorted(profile.column("customer_id").to_pylist()) == sorted(truth)
 
 
@@ -111,7 +111,7 @@ def test_publish_recorded_the_run_with_its_checks(lake):
 
     [record] = read_published(lake.settings)
     assert record["date"] == DAY
-    assert record["gold_rows"]["gold.customer_profile"] == 194
+    assert record["gold_rows"]["gold.customer_profile"] == 199
     gold_checks = DeltaTable(lake.settings.table_path("gold", "check_results")).to_pyarrow_table(
         columns=["run_id", "success", "severity"], filters=[("run_id", "=", f"gold_{DAY}")])
     silver_checks = DeltaTable(lake.settings.table_path("silver", "check_results")).to_pyarrow_table(
@@ -119,7 +119,7 @@ def test_publish_recorded_the_run_with_its_checks(lake):
     assert record["checks"]["gold"]["expectations"] == gold_checks.num_rows
     assert record["checks"]["silver"]["expectations"] == silver_checks.num_rows
     assert record["checks"]["silver"]["critical_failed"] == record["checks"]["gold"]["critical_failed"] == 0
-    assert record["checks"]["gold"]["profile_customers"] == 194
+    assert record["checks"]["gold"]["profile_customers"] == 199
     report = lake.root / "reports" / f"habitlake_report_{DAY}.html"
     assert record["report"] == str(report) and report.stat().st_size > 10_000  # Plotly inline: ~MBs
 
