@@ -60,7 +60,17 @@ def bi_settings(settings: Settings) -> Settings:
 
 def server_conf(settings: Settings, host: str, port: int) -> dict[str, str]:
     """Spark settings of the endpoint on top of habitlake's own (jars, Delta, memory, master)."""
+    import os
+
+    from habitlake import jars
+
+    # The Thrift server runs each client's statements on its own threads, whose class loader does
+    # not see jars added through spark.jars (NoClassDefFoundError on Delta classes): put the Delta
+    # and Derby jars on the driver's own class path.
+    class_path = os.pathsep.join(str(p) for p in [*jars.jars(settings.jar_dir),
+                                                   *jars.derby_client_jars(settings.jar_dir)])
     return {
+        "spark.driver.extraClassPath": class_path,
         "spark.sql.runSQLOnFiles": "false",  # no `delta.`/path`` reads around the catalog
         "spark.sql.warehouse.dir": str(bi_dir(settings) / "warehouse"),
         "spark.hadoop.hive.server2.thrift.port": str(port),
