@@ -37,7 +37,8 @@ def test_env(tmp_path_factory) -> dict[str, str]:
         "HABITLAKE_METASTORE_PORT": str(_free_port()),
         "HABITLAKE_SPARK_MASTER": "local[2]",
         "HABITLAKE_SHUFFLE_PARTITIONS": "2",
-        "HABITLAKE_DRIVER_MEMORY": "2g",
+        # 3g: one session serves the whole suite (model tests fit ALS, GBT and FP-growth in it).
+        "HABITLAKE_DRIVER_MEMORY": "3g",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -47,6 +48,21 @@ def test_env(tmp_path_factory) -> dict[str, str]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_cached_frames():
+    """Unpersist what a test module cached in the shared session, so frames cached by earlier
+    modules (models keep their evaluation sets cached) cannot starve later ones of driver memory."""
+    yield
+    import sys
+
+    if "pyspark.sql" in sys.modules:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.catalog.clearCache()
 
 
 @pytest.fixture(scope="session")
