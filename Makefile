@@ -9,13 +9,14 @@ BIN    := $(VENV)/bin
 HL     := $(BIN)/habitlake
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser demo test test-fast bench lock clean-lake clean help
+.PHONY: setup browser lstm demo test test-fast bench lock clean-lake clean help
 
 help:
 	@echo "make demo       set up and run the demo end to end"
 	@echo "make test       set up and run the whole test suite"
 	@echo "make test-fast  only the quick tests (no Spark)"
 	@echo "make browser    install Debian's chromium for the cockpit's browser tests"
+	@echo "make lstm       install the optional torch extra (the demand forecast's LSTM challenger)"
 	@echo "make bench      benchmark harness (prints its figures)"
 	@echo "make clean-lake delete generated data, lakehouse and metastore (keeps venv and jars)"
 
@@ -34,6 +35,15 @@ setup: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+
+# The optional torch extra for the demand forecast's LSTM (models/demand/lstm.py). PyPI's Linux
+# torch wheel is the CUDA build: ~2.6 GB of downloads (nvidia-*, triton), 4.4 GB installed; it runs
+# on CPU. torch 2.13 needs setuptools >= 77, newer than the lock's 65.5.0, so that one pin is
+# dropped from the constraints here; every other package keeps its locked version.
+lstm: $(STAMP)
+	grep -v '^setuptools==' requirements.lock > $(VENV)/lstm-constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c $(VENV)/lstm-constraints.txt -e ".[dev,lstm]"
+	$(BIN)/python -c "import torch; print('torch', torch.__version__)"
 
 demo: setup
 	$(HL) demo
