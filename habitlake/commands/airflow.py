@@ -84,6 +84,13 @@ def airflow_env(settings: Settings, base: Mapping[str, str] | None = None) -> di
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")  # the UI on this machine only, unless set
     env.setdefault("AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "False")
+    # tasks run by the scheduler report to the API server's Task Execution API, by default at
+    # http://localhost:8080/execution/: an API server on another port must be named there too
+    port = env.get("AIRFLOW__API__PORT")
+    if port and "AIRFLOW__API__BASE_URL" not in env:
+        host = env["AIRFLOW__API__HOST"]
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+        env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://{host}:{port}/execution/")
     return env
 
 
@@ -127,6 +134,39 @@ def sync_dags(env: Mapping[str, str]) -> bool:
     return True
 
 
+def _option(argv: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in an Airflow command line, or None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# a backfill's runs of a habitlake DAG run one at a time unless --max-active-runs says otherwise:
+# Airflow limits a backfill by its own max_active_runs (default 10), not the DAG's, and silver keeps
+# history (SCD2), so days must be processed in order
+BACKFILL_MAX_ACTIVE_RUNS = "1"
+
+
+def backfill_argv(argv: list[str]) -> list[str]:
+    """`backfill create ...` as habitlake runs it: `--max-active-runs 1` unless given."""
+    if _option(argv, "--max-active-runs") is None:
+        argv = [*argv, "--max-active-runs", BACKFILL_MAX_ACTIVE_RUNS]
+    return argv
+
+
+def unpause(env: Mapping[str, str], dag_id: str) -> None:
+    """`airflow dags unpause DAG`: the scheduler starts no run of a paused DAG, backfill runs included
+    (they would stay queued; DAGs are paused at creation)."""
+    import subprocess
+
+    print(f"habitlake airflow: unpausing {dag_id} so the scheduler runs the backfill", file=sys.stderr, flush=True)
+    subprocess.run([airflow_bin(), "dags", "unpause", dag_id], env=dict(env), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def cmd_airflow(args, settings: Settings) -> int:
     env = airflow_env(settings)
     argv = list(args.airflow_args)
@@ -136,6 +176,11 @@ def cmd_airflow(args, settings: Settings) -> int:
         ensure_db(env)
         if argv[:1] and argv[0] in READS_SERIALIZED and argv[:2] not in PARSES_ITSELF and "--help" not in argv:
             sync_dags(env)
+        if argv[:2] == ["backfill", "create"] and "--help" not in argv and "-h" not in argv:
+            argv = backfill_argv(argv)
+            dag_id = _option(argv, "--dag-id")
+            if dag_id and "--dry-run" not in argv:
+                unpause(env, dag_id)
     sys.stdout.flush()
     os.execve(airflow_bin(), [airflow_bin(), *argv], env)
     return 0  # not reached
@@ -205,12 +250,15 @@ def verify(settings: Settings, layer: str, day: str) -> dict:
     if not rows:
         raise ChecksFailed(f"no data-check results recorded for run {run_id} in {layer}.check_results: "
                            f"did `habitlake {layer} --date {day}` run with checks?")
+    # gold also covers the model outputs checked by `habitlake score --date D` (run score_<D>), when scored
+    scored = read_table(settings, "gold.check_results", "run_id", f"score_{day}") if layer == "gold" else []
+    rows = rows + scored
     failed = [r for r in rows if not r["success"]]
     critical = [r for r in failed if r["severity"] == "critical"]
     summary = {
         "run_id": run_id, "suites": len({r["suite"] for r in rows}), "expectations": len(rows),
         "passed": len(rows) - len(failed), "warnings_failed": len(failed) - len(critical),
-        "critical_failed": len(critical),
+        "critical_failed": len(critical), **({"score_expectations": len(scored)} if layer == "gold" else {}),
         "failed": [f"{r['table']}: {r['expectation']}({r['column'] or ''}) [{r['severity']}] "
                    f"{r['unexpected_count'] or 0} unexpected" for r in failed],
     }

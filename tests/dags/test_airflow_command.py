@@ -32,3 +32,23 @@ def test_habitlake_airflow_runs_the_airflow_cli(tmp_path):
     out = subprocess.run([CLI, "airflow", "version"], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "3.3.2"
+
+
+def test_an_api_server_on_another_port_is_also_where_tasks_report():
+    base = {"HABITLAKE_HOME": "/tmp/lake", "AIRFLOW__API__PORT": "18080"}
+    env = airflow_env(Settings.from_env(base), base)
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
+    base = {**base, "AIRFLOW__API__HOST": "0.0.0.0"}
+    assert airflow_env(Settings.from_env(base), base)["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == \
+        "http://127.0.0.1:18080/execution/"
+    base = {"HABITLAKE_HOME": "/tmp/lake"}  # Airflow's default (localhost:8080) is left alone
+    assert "AIRFLOW__CORE__EXECUTION_API_SERVER_URL" not in airflow_env(Settings.from_env(base), base)
+
+
+def test_a_backfill_runs_one_day_at_a_time_unless_told():
+    from habitlake.commands.airflow import backfill_argv
+
+    argv = ["backfill", "create", "--dag-id", "habitlake_daily", "--from-date", "2025-03-01", "--to-date", "2025-03-02"]
+    assert backfill_argv(argv) == [*argv, "--max-active-runs", "1"]
+    assert backfill_argv([*argv, "--max-active-runs", "3"]) == [*argv, "--max-active-runs", "3"]
+    assert backfill_argv([*argv, "--max-active-runs=3"]) == [*argv, "--max-active-runs=3"]
