@@ -289,17 +289,31 @@ def model_names() -> list[str]:
     return [a.name for a in runner.discover() if a.spec is not None]
 
 
-def review_models() -> str:
-    """After training: print the registry (`habitlake models`) and fail when a trainable model has
-    no champion."""
+def models_to_train(params: Mapping | None) -> list[str]:
+    """The models a training run trains: the `models` param's (in the order of `model_names()`), or
+    every trainable model when it is empty or null. An unknown or untrainable name is an error."""
+    known = model_names()
+    wanted = list((params or {}).get("models") or [])
+    if not wanted:
+        return known
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ValueError(f"models param: {', '.join(map(repr, unknown))} cannot be trained; "
+                         f"trainable: {', '.join(known)}")
+    return [name for name in known if name in wanted]
+
+
+def review_models(models: Sequence[str] | None = None) -> str:
+    """After training: print the registry (`habitlake models`) and fail when a model of the run
+    (default: every trainable model) has no champion."""
     from models import runner
 
     step("models")
-    trainable = set(model_names())
-    missing = [e.name for e in runner.registry(Settings.from_env()) if e.name in trainable and not e.champion]
+    checked = set(models if models is not None else model_names())
+    missing = [e.name for e in runner.registry(Settings.from_env()) if e.name in checked and not e.champion]
     if missing:
         raise StepFailed(f"no champion after training for: {', '.join(missing)}")
-    return f"champions: {', '.join(sorted(trainable))}"
+    return f"champions: {', '.join(sorted(checked))}"
 
 
 # --- failure records ------------------------------------------------------------------------------

@@ -91,3 +91,13 @@ def test_a_failing_step_raises_with_its_last_words(tmp_path):
     with pytest.raises(launch.StepFailed, match=r"habitlake checks --date 2025-03-09 --layer gold exited with 1 "
                                                  r"after .*no data-check results recorded for run gold_2025-03-09"):
         launch.run(["checks", "--date", "2025-03-09", "--layer", "gold"], env=env, echo=lambda _: None)
+
+
+def test_models_to_train_is_every_model_or_the_param_s_checked_against_the_trainable_ones():
+    known = launch.model_names()
+    assert known[:1] == ["segmentation"] and "basket" in known
+    assert launch.models_to_train({"models": None}) == launch.models_to_train({}) == launch.models_to_train(None) == known
+    assert launch.models_to_train({"models": []}) == known
+    assert launch.models_to_train({"models": ["basket", "segmentation"]}) == ["segmentation", "basket"]  # known order
+    with pytest.raises(ValueError, match=r"models param: 'astrology' cannot be trained; trainable: segmentation, "):
+        launch.models_to_train({"models": ["segmentation", "astrology"]})
