@@ -14,6 +14,15 @@
   returned frame to its gold table with `model_name` (the registered name) and `model_version`,
   replacing that model's slice of the date (`as_of_date` and `model_name`), so scoring a date
   twice leaves the table as after the first run; one row per model in `gold.model_scores`.
+- **checks**: before anything of a model is written, each of its tables with a Great Expectations
+  suite (`expectations/suites/gold_<table>.yaml`) is validated once, as the tagged rows that would
+  be written (frame cached once for the count, the check and the write; run-time parameters `rows`
+  and, when a suite asks for it, `customers` = customers known at the date). A critical failure
+  raises `ScoreCheckFailed` naming the model, table, expectation and column, and none of that
+  model's tables nor its `gold.model_scores` row is written. Results go to `gold.check_results`
+  under run id `score_<date>` (a re-run replaces only that model's suites' rows of the date) and to
+  the Data Docs of gold's GX root. Only the known models' tables are checked: a spec of another name
+  (a test's or notebook's own) is scored unchecked, since the suites describe the known models' output.
 
 Models are discovered by name (`KNOWN_MODELS`); a package whose `spec.py` is not there yet is
 reported as not available instead of failing the others. Tests pass specs explicitly (`specs=`).
@@ -31,6 +40,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from expectations.runner import DataCheckFailed
 from habitlake import catalog
 from habitlake.settings import Settings
 from models import mlflow_utils as mu
@@ -301,9 +311,70 @@ def _write_slice(spark: SparkSession, settings: Settings, table: str, rows: Data
     return catalog.read(spark, settings, table).filter(slice_of).count()
 
 
+SCORE_RUN_PREFIX = "score_"  # run id of a scoring run's checks in gold.check_results: score_<date>
+CHECK_RESULTS = "gold.check_results"  # where gold runs record theirs (jobs.gold.framework.CHECK_RESULTS)
+
+
+class ScoreCheckFailed(DataCheckFailed):
+    """A critical expectation failed on a model's output; nothing of the model was written."""
+
+    def __init__(self, model: str, result) -> None:
+        super().__init__(result)
+        self.model = model
+        self.args = (f"{model}: {result.summary()}; nothing of {model} was written",)
+
+
+def suite_name(table: str) -> str:
+    """The suite of a gold table: gold.churn_risk -> gold_churn_risk."""
+    return table.replace(".", "_")
+
+
+def checked_tables(spec: ModelSpec, tables: Sequence[str]) -> dict[str, str]:
+    """{table: suite} of the tables of `spec` that are checked when scored (see the module doc)."""
+    from expectations.runner import SUITES_DIR, SUITE_SUFFIX
+
+    if spec.name not in KNOWN_MODELS:
+        return {}
+    suites = {t: suite_name(t) for t in tables}
+    return {t: s for t, s in suites.items() if (SUITES_DIR / f"{s}{SUITE_SUFFIX}").is_file()}
+
+
+def _check(rows: DataFrame, n: int, suite: str, asof, run_id: str, known: dict[str, Any]):
+    """One GX validation of a table's tagged rows (cached by the caller); `known` keeps the run-time
+    parameters computed for earlier tables of the run."""
+    from expectations.runner import load_suite, run_checks
+    from jobs.gold.run import gold_root
+
+    spec = load_suite(suite)
+    if "customers" in spec.params and "customers" not in known:
+        known["customers"] = asof.customers().count()
+    return run_checks(rows, spec, gx_root=gold_root(asof), run_id=run_id, params={**known, "rows": n},
+                      raise_on_critical=False, update_docs=False)
+
+
+def _record_checks(spark: SparkSession, settings: Settings, day: dt.date, suites: Sequence[str],
+                   results: Sequence[Any]) -> None:
+    """Replace this model's suites' rows of run `score_<day>` in gold.check_results with `results`
+    (other models' rows of the run stay; positions are renumbered in order)."""
+    from expectations.runner import RESULT_ROW_SCHEMA
+
+    run_id = f"{SCORE_RUN_PREFIX}{day}"
+    kept: list[dict] = []
+    if catalog.exists(spark, settings, catalog.table(CHECK_RESULTS)):
+        kept = [r.asDict() for r in catalog.read(spark, settings, CHECK_RESULTS)
+                .filter(F.col("run_id") == run_id).orderBy("position").collect()
+                if r["suite"] not in suites]
+    new = [row for result in results for row in result.rows()]
+    if not kept and not new:
+        return
+    rows = [{**{k: v for k, v in r.items() if k != "position"}, "position": i} for i, r in enumerate(kept + new)]
+    df = spark.createDataFrame(rows, f"{RESULT_ROW_SCHEMA}, position int")
+    catalog.replace_where(df, spark, settings, CHECK_RESULTS, f"run_id = '{run_id}'")
+
+
 def score_one(spark: SparkSession, settings: Settings, spec: ModelSpec, asof, params: Mapping[str, Any] | None = None,
               client=None) -> ScoreOutcome:
-    """Score one model's champion as of `asof.day` into its gold tables and gold.model_scores."""
+    """Score one model's champion as of `asof.day`, check its tables, write them and gold.model_scores."""
     client = client or mu.configure(settings)
     if spec.score is None:
         raise ValueError(f"{spec.name}: the spec has no score function")
@@ -320,9 +391,17 @@ def score_one(spark: SparkSession, settings: Settings, spec: ModelSpec, asof, pa
     undeclared = [t for t in frames if spec.gold_tables and t not in spec.gold_tables]
     if undeclared:
         raise ValueError(f"{spec.name}: score() returned {undeclared}, not in gold_tables {spec.gold_tables}")
-    written = {table: _write_slice(spark, settings, table, tag_rows(df, asof.day, registered, version), asof.day,
-                                   registered)
-               for table, df in frames.items()}
+    tagged = {table: tag_rows(df, asof.day, registered, version) for table, df in frames.items()}
+    suites = checked_tables(spec, list(dict.fromkeys([*spec.gold_tables, *tagged])))
+    cached = [tagged[t].cache() for t in tagged if t in suites]  # counted, checked and written from the cache
+    try:
+        if suites:
+            _check_all(spark, settings, spec, asof, tagged, suites)
+        written = {table: _write_slice(spark, settings, table, rows, asof.day, registered)
+                   for table, rows in tagged.items()}
+    finally:
+        for rows in cached:
+            rows.unpersist()
     seconds = time.monotonic() - t0
     record = spark.createDataFrame(
         [(asof.day, registered, version, champion.run_id, list(written), sum(written.values()), round(seconds, 3))],
@@ -331,6 +410,27 @@ def score_one(spark: SparkSession, settings: Settings, spec: ModelSpec, asof, pa
     catalog.replace_where(record, spark, settings, MODEL_SCORES,
                           f"{AS_OF} = '{asof.day}' AND model_name = '{registered}'")
     return ScoreOutcome(spec.name, registered, version, written, seconds)
+
+
+def _check_all(spark: SparkSession, settings: Settings, spec: ModelSpec, asof, tagged: Mapping[str, DataFrame],
+               suites: Mapping[str, str]) -> None:
+    """Validate each checked table once (stopping at the first critical failure), record the results
+    and publish their Data Docs; raises ScoreCheckFailed on a critical failure."""
+    from expectations.runner import publish_docs
+    from jobs.gold.run import gold_root
+
+    run_id = f"{SCORE_RUN_PREFIX}{asof.day}"
+    known: dict[str, Any] = {}
+    results: list[Any] = []
+    try:
+        for table, rows in tagged.items():
+            if table in suites:
+                results.append(_check(rows, rows.count(), suites[table], asof, run_id, known))
+                if not results[-1].success:
+                    raise ScoreCheckFailed(spec.name, results[-1])
+    finally:
+        _record_checks(spark, settings, asof.day, sorted(set(suites.values())), results)
+        publish_docs(gold_root(asof), results)
 
 
 def score(spark: SparkSession, settings: Settings, specs: Sequence[ModelSpec], day: str | dt.date,
