@@ -140,7 +140,7 @@ def fold_rows(model, data: FoldData, actual: pd.DataFrame, keep_rows: bool = Fal
     """A model's forecast of one fold joined to the baseline and the actuals (outer: series that sold
     only after the cutoff get forecast and baseline 0)."""
     fold, keys = data.fold, data.keys
-    predicted = fc.predict_recursive(model, data.frame, keys, fold.cutoff, fold.horizon, keep_rows=keep_rows)
+    predicted = fc.predict_horizon(model, data.frame, keys, fold.cutoff, fold.horizon, keep_rows=keep_rows)
     history = data.frame[data.frame["date"] <= fold.cutoff][[*keys, "date", feat.LABEL]]
     baseline = fc.seasonal_naive(history, keys, fold.cutoff, fold.horizon)
     window = actual[(actual["date"] >= fold.test_start) & (actual["date"] <= fold.test_end)]
@@ -156,7 +156,7 @@ def fold_rows(model, data: FoldData, actual: pd.DataFrame, keep_rows: bool = Fal
     rows.insert(1, "cutoff", fold.cutoff)
     rows["horizon_days"] = [(d - fold.cutoff).days for d in rows["date"]]
     seen = None
-    if keep_rows:
+    if keep_rows and not hasattr(model, "forecast"):  # feature rows exist for a row model only
         seen = predicted.merge(window[[*keys, "date", ACTUAL]], on=[*keys, "date"], how="left")
         seen[ACTUAL] = seen[ACTUAL].fillna(0.0)
     return rows, seen
@@ -181,9 +181,10 @@ def summarize(parts: list[pd.DataFrame], periods: pd.DataFrame | None) -> tuple[
 
 
 def backtest(asof: AsOf, folds: list[Fold], spec: feat.FeatureSpec | None = None,
-             params: tr.GBTParams | None = None, holiday_pre_days: int = 14) -> BacktestResult:
-    """Rolling-origin backtest of the GBT forecast against seasonal naive (see the module doc).
-    `asof`: the evaluation date (actuals); each fold reads silver as of its own cutoff."""
+             params: tr.GBTParams | None = None, holiday_pre_days: int = 14, fit_fold=None) -> BacktestResult:
+    """Rolling-origin backtest of the GBT forecast (or of `fit_fold(FoldData) -> (model, info)`, e.g.
+    the LSTM) against seasonal naive (see the module doc). `asof`: the evaluation date (actuals);
+    each fold reads silver as of its own cutoff."""
     if not folds:
         raise ValueError("no folds")
     last = max(f.test_end for f in folds)
@@ -193,45 +194,70 @@ def backtest(asof: AsOf, folds: list[Fold], spec: feat.FeatureSpec | None = None
     if spec.by_tier:
         raise ValueError("the backtest scores product x region forecasts (by_tier=False)")
     params = params or tr.GBTParams()
+    if fit_fold is None:
+        def fit_fold(data: FoldData):
+            return tr.fit(training_rows(data), False, params, spec.as_dict())
     actual = actuals(asof, min(f.test_start for f in folds), last)
     categories = (asof.table("products").select("product_id", F.lower("category_l1").alias("category_l1"),
                                                 "category_l2").toPandas())
-    parts, fold_metrics, models, frames, seen = [], [], [], [], None
+    frames, built = [], []
     for fold in folds:
         started = time.perf_counter()
         fs = feat.build(at(asof, fold.cutoff), replace(spec, horizon=fold.horizon))
-        built = time.perf_counter()
-        model, info = tr.fit(fs.training_rows(), False, params, spec.as_dict())
+        frames.append(FoldData(fold, fs.frame, fs.keys, fs.train_start, categories))
+        built.append(round(time.perf_counter() - started, 2))
+    result = run_folds(frames, actual, fit_fold, holiday_periods(asof, holiday_pre_days), keep_last=True)
+    for fold_metrics, seconds in zip(result.metrics["folds"], built):
+        fold_metrics["features_seconds"] = seconds
+    result.metrics["params"] = {**spec.as_dict(), **params.as_dict(), "folds": len(folds),
+                                "holiday_pre_days": holiday_pre_days}
+    return result
+
+
+def run_folds(frames: list[FoldData], actual: pd.DataFrame, fit_fold, periods: pd.DataFrame | None,
+              keep_last: bool = False) -> BacktestResult:
+    """Fits `fit_fold(FoldData)` (a model, or (model, info)) on each fold, forecasts its test window
+    and scores it against the actuals (date, keys, actual_qty; optionally a `fold` column) and
+    seasonal naive; no Spark. `keep_last`: keep the last fold's forecast rows as the model saw them."""
+    parts, fold_metrics, models, seen = [], [], [], None
+    for data in frames:
+        started = time.perf_counter()
+        out = fit_fold(data)
+        model, info = out if isinstance(out, tuple) else (out, {})
         trained = time.perf_counter()
-        data = FoldData(fold, fs.frame, fs.keys, fs.train_start, categories)
-        rows, seen = fold_rows(model, data, actual, keep_rows=fold is folds[-1])
+        fold_actual = actual[actual["fold"] == data.fold.index].drop(columns="fold") if "fold" in actual else actual
+        rows, seen = fold_rows(model, data, fold_actual, keep_rows=keep_last and data is frames[-1])
         parts.append(rows)
-        fold_metrics.append({**fold.as_dict(), "features_seconds": round(built - started, 2),
-                             "train_seconds": info["train_seconds"],
+        fold_metrics.append({**data.fold.as_dict(), "features_seconds": 0.0,
+                             "train_seconds": info.get("train_seconds", round(trained - started, 2)),
                              "predict_seconds": round(time.perf_counter() - trained, 2),
-                             "train_rows": info["train_rows"], "train_start": fs.train_start.isoformat(),
+                             "train_rows": info.get("train_rows"), "train_start": data.train_start.isoformat(),
                              **compare(rows)})
         models.append(model)
-        frames.append(data)
-    predictions, metrics = summarize(parts, holiday_periods(asof, holiday_pre_days))
+    predictions, metrics = summarize(parts, periods)
     metrics["folds"] = fold_metrics
-    metrics["params"] = {**spec.as_dict(), **params.as_dict(), "folds": len(folds), "holiday_pre_days": holiday_pre_days}
-    return BacktestResult(metrics=metrics, predictions=predictions, models=models, frames=frames, test_rows=seen)
+    return BacktestResult(metrics=metrics, predictions=predictions, models=models, frames=list(frames),
+                          test_rows=seen)
 
 
 def rescore(result: BacktestResult, fit_fold, holiday: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
-    """Another model configuration on the same folds: `fit_fold(FoldData) -> model` fits on the
-    fold's training rows; returns its predictions and metrics (same keys as backtest's)."""
-    actual = result.predictions[["fold", "date", "product_id", "region", ACTUAL]]
-    parts = []
-    for data in result.frames:
-        model = fit_fold(data)
-        fold_actual = actual[actual["fold"] == data.fold.index].drop(columns="fold")
-        rows, _ = fold_rows(model, data, fold_actual)
-        parts.append(rows)
+    """Another model configuration on the same folds: `fit_fold(FoldData) -> model` (or (model,
+    info)) fits on the fold's data; returns its predictions and metrics (same keys as backtest's)."""
+    other = rescore_result(result, fit_fold, holiday)
+    return other.predictions, other.metrics
+
+
+def rescore_result(result: BacktestResult, fit_fold, holiday: pd.DataFrame | None = None) -> BacktestResult:
+    """`rescore` as a BacktestResult (fold metrics with train seconds, the fitted models): the same
+    folds, test windows, actuals, baseline and holiday periods as `result`."""
+    actual = result.predictions[["fold", "date", *result.frames[0].keys, ACTUAL]]
     periods = holiday if holiday is not None else (
         result.predictions[["date", "is_holiday_period"]].drop_duplicates("date"))
-    return summarize(parts, periods)
+    other = run_folds(result.frames, actual, fit_fold, periods)
+    for mine, theirs in zip(other.metrics["folds"], result.metrics.get("folds", [])):
+        mine["features_seconds"] = theirs.get("features_seconds", 0.0)
+    other.metrics["params"] = result.metrics.get("params", {})
+    return other
 
 
 def training_rows(data: FoldData) -> pd.DataFrame:

@@ -78,6 +78,16 @@ def predict_recursive(model, frame: pd.DataFrame, keys: list[str], cutoff: dt.da
     return out if keep_rows else out[[*keys, "date", "horizon_days", FORECAST]]
 
 
+def predict_horizon(model, frame: pd.DataFrame, keys: list[str], cutoff: dt.date, horizon: int,
+                    keep_rows: bool = False) -> pd.DataFrame:
+    """keys, date, horizon_days, forecast_qty of C+1 .. C+horizon: the model's own multi-day
+    `forecast` when it has one (the LSTM, models/demand/lstm.py, forecasts the whole horizon at once
+    from the units up to C), else the recursive day-by-day forecast of a row model (the GBT)."""
+    if hasattr(model, "forecast"):
+        return model.forecast(frame, keys, cutoff, horizon)
+    return predict_recursive(model, frame, keys, cutoff, horizon, keep_rows=keep_rows)
+
+
 def seasonal_naive(history: pd.DataFrame, keys: list[str], cutoff: dt.date, horizon: int) -> pd.DataFrame:
     """keys, date, horizon_days, baseline_qty: the same weekday of the last week known at the cutoff
     (day C+k gets the units of C+k - 7 x ceil(k / 7): last week's for k <= 7, the week before for
@@ -99,7 +109,7 @@ def forecast_frame(model, fs: feat.FeatureSet, horizon: int | None = None) -> pd
     keys, category_l1, category_l2, date, horizon_days, forecast_qty, baseline_qty."""
     horizon = horizon or fs.spec.horizon
     keys = fs.keys
-    predicted = predict_recursive(model, fs.frame, keys, fs.cutoff, horizon)
+    predicted = predict_horizon(model, fs.frame, keys, fs.cutoff, horizon)
     baseline = seasonal_naive(fs.history(), keys, fs.cutoff, horizon)
     series = fs.frame[[*keys, "category_l1", "category_l2"]].drop_duplicates(keys)
     out = (predicted.merge(baseline, on=[*keys, "date", "horizon_days"], how="left")
