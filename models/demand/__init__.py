@@ -7,7 +7,10 @@ Separate pure functions, no MLflow (the runner logs what `spec.train_and_evaluat
   nothing after the cutoff reaches a feature. Built with Spark, collected once per cutoff (pandas).
 - `split`: rolling-origin backtest folds (weekly cutoffs; train before, predict the next days).
 - `train`: the model (scikit-learn HistGradientBoostingRegressor, Poisson loss), deterministic seed.
-- `forecast`: the recursive multi-day forecast, the seasonal-naive baseline, the tier split, and
+- `lstm`: the LSTM challenger (PyTorch on CPU, the optional `lstm` extra): one global
+  sequence-to-horizon network, scored in the same backtest (spec parameter `model`: gbt | lstm |
+  compare).
+- `forecast`: the recursive multi-day forecast (or a model's own `forecast`: the LSTM's), the seasonal-naive baseline, the tier split, and
   `gold.replenishment` (forecast vs stock on hand and shelf life, suggested order).
 - `evaluate`: WAPE and bias per fold, overall and on holiday periods, against the baseline; the
   rolling backtest itself; the lift on planted holiday spikes.

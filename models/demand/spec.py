@@ -15,14 +15,27 @@ share of the last `tier_window_days` days), and per warehouse x product the repl
 suggestion against the latest stock on hand and the product's shelf life (`gold.replenishment`,
 models/demand/forecast.py states the arithmetic).
 
-Parameters (ctx.params overrides DEFAULTS): n_folds (4), step_days (7), horizon (14), the feature
+Model (parameter `model`): "gbt" (default) fits the gradient-boosted trees (models/demand/train.py);
+"lstm" runs the same backtest with the LSTM (models/demand/lstm.py, the optional torch extra) and
+ships it; "compare" runs the GBT backtest, refits the LSTM on exactly its folds (same test windows,
+actuals, seasonal-naive baseline, holiday periods: evaluate.rescore_result), logs both metric sets
+side by side (gbt_wape, gbt_bias, gbt_holiday_wape, ..., lstm_wape, lstm_bias, lstm_holiday_wape,
+..., gbt_train_seconds, lstm_train_seconds, shipped_lstm), and fits and ships the one with the lower
+overall WAPE (param `model` names it, `model_mode` says "compare"); the unprefixed metrics are the
+shipped model's. A champion of either kind is refitted on the challenger's folds (`refit_on`).
+MEASURED
+
+Parameters (ctx.params overrides DEFAULTS): model ("gbt"), n_folds (4), step_days (7), horizon (14), the feature
 spec's (train_days, holiday_cap_days, holiday_before, holiday_after, ly_smoothing), the GBT's
 (train.GBTParams), holiday_pre_days (14), tier_window_days (56) and the replenishment's
 (forecast.ReplenishmentParams: lead_time_days, review_days, service_level, sd_window_days,
-share_window_days).
+share_window_days) and the LSTM's as lstm_<field> (lstm.LSTMParams: lstm_lookback, lstm_hidden,
+lstm_epochs, lstm_patience, ...).
 """
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 from dataclasses import replace
 
@@ -34,13 +47,18 @@ from pyspark.sql import types as T
 
 from models.demand import evaluate, split
 from models.demand import features as feat
+from models.demand import lstm as lstm_mod
 from models.demand import forecast as fc
 from models.demand import train as tr
 from models.framework import ModelSpec, ScoreContext, TrainContext, TrainResult
 
+log = logging.getLogger(__name__)
 FEATURE_PARAMS = ("train_days", "holiday_cap_days", "holiday_before", "holiday_after", "ly_smoothing")
 REPLENISHMENT_PARAMS = tuple(fc.ReplenishmentParams.__dataclass_fields__)
+MODELS = ("gbt", "lstm", "compare")
+LSTM_PREFIX = "lstm_"
 DEFAULTS = {
+    "model": "gbt",
     "n_folds": 4,
     "step_days": 7,
     "horizon": 14,
@@ -49,6 +67,7 @@ DEFAULTS = {
     **{k: v for k, v in feat.FeatureSpec().as_dict().items() if k in FEATURE_PARAMS},
     **{k: v for k, v in tr.GBTParams().as_dict().items() if k != "seed"},
     **fc.ReplenishmentParams().as_dict(),
+    **{LSTM_PREFIX + k: v for k, v in lstm_mod.LSTMParams().as_dict().items() if k not in ("seed", "horizon")},
 }
 PRIMARY = "wape"
 
@@ -65,7 +84,10 @@ def settings_of(params) -> dict:
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown demand parameter(s): {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **dict(params)}
+    out = {**DEFAULTS, **dict(params)}
+    if out["model"] not in MODELS:
+        raise ValueError(f"demand parameter model must be one of {', '.join(MODELS)}, got {out['model']!r}")
+    return out
 
 
 def feature_spec(p: dict) -> feat.FeatureSpec:
@@ -76,10 +98,53 @@ def gbt_params(p: dict, seed: int) -> tr.GBTParams:
     return tr.GBTParams.from_params({**p, "seed": seed})
 
 
+def lstm_params(p: dict, seed: int) -> lstm_mod.LSTMParams:
+    return replace(lstm_mod.LSTMParams.from_params(p, prefix=LSTM_PREFIX), horizon=int(p["horizon"]), seed=seed)
+
+
+def fit_lstm_fold(params: lstm_mod.LSTMParams, spec: feat.FeatureSpec):
+    """fit_fold for evaluate.backtest / rescore: the LSTM on a fold's frame up to its cutoff."""
+    def fit_fold(data: evaluate.FoldData):
+        return lstm_mod.fit(data.frame, data.keys, data.fold.cutoff, params, spec.as_dict())
+    return fit_fold
+
+
+def refit_on(model, data: evaluate.FoldData):
+    """Another model's configuration (the champion's: GBT or LSTM) fitted on a kept fold."""
+    if hasattr(model, "refit_fold"):
+        return model.refit_fold(data)
+    return model.refit(evaluate.training_rows(data))
+
+
+def pick(gbt_wape: float | None, lstm_wape: float | None) -> str:
+    """The model `compare` ships: the lower overall backtest WAPE; the GBT on a tie or when a WAPE
+    is missing."""
+    if gbt_wape is None or lstm_wape is None:
+        return "gbt"
+    return "lstm" if lstm_wape < gbt_wape else "gbt"
+
+
+def prefixed(result: evaluate.BacktestResult, prefix: str, train_seconds: float) -> dict[str, float]:
+    """One model's headline metrics (wape, bias, holiday_wape, ..., at coarser grains too) with a
+    prefix (gbt_, lstm_), for logging both models of `compare` side by side."""
+    m = result.metrics
+    out = {f"{prefix}{k}": v for k, v in headline(m).items() if "baseline" not in k}
+    for level in ("product_day", "category_l2_day"):
+        for name in ("wape", "bias"):
+            if m["levels"][level].get(name) is not None:
+                out[f"{prefix}{level}_{name}"] = float(m["levels"][level][name])
+    for fold in m["folds"]:
+        if fold.get("wape") is not None:
+            out[f"{prefix}fold{fold['fold']}_wape"] = float(fold["wape"])
+    out[f"{prefix}train_seconds"] = round(train_seconds, 2)
+    return out
+
 # --- figures and tables ----------------------------------------------------------------------------
 
-def backtest_figure(predictions: pd.DataFrame):
-    """Total units per day of each fold's test window: actual, GBT forecast, seasonal naive."""
+def backtest_figure(predictions: pd.DataFrame, label: str = "GBT", other: pd.DataFrame | None = None,
+                    other_label: str = ""):
+    """Total units per day of each fold's test window: actual, the model's forecast (and another
+    model's on the same folds), seasonal naive."""
     from matplotlib.figure import Figure
 
     daily = predictions.groupby(["fold", "date"], as_index=False)[
@@ -90,7 +155,12 @@ def backtest_figure(predictions: pd.DataFrame):
     for ax, fold in zip(axes, folds):
         rows = daily[daily["fold"] == fold].sort_values("date")
         ax.plot(rows["date"], rows[evaluate.ACTUAL], color="black", marker="o", ms=3, label="actual")
-        ax.plot(rows["date"], rows[evaluate.FORECAST], color="tab:blue", label="GBT forecast")
+        ax.plot(rows["date"], rows[evaluate.FORECAST], color="tab:blue", label=f"{label} forecast")
+        if other is not None:
+            theirs = other.groupby(["fold", "date"], as_index=False)[evaluate.FORECAST].sum()
+            theirs = theirs[theirs["fold"] == fold].sort_values("date")
+            ax.plot(theirs["date"], theirs[evaluate.FORECAST], color="tab:green", ls=":",
+                    label=f"{other_label} forecast")
         ax.plot(rows["date"], rows[evaluate.BASELINE], color="tab:orange", ls="--", label="same weekday last week")
         cutoff = predictions.loc[predictions["fold"] == fold, "cutoff"].iloc[0]
         ax.set_title(f"fold {fold}: cutoff {cutoff}", fontsize=9)
@@ -157,44 +227,94 @@ def train_and_evaluate(ctx: TrainContext) -> TrainResult:
     from jobs.gold.asof import AsOf
 
     p = settings_of(ctx.params)
+    mode = p["model"]
     started = time.perf_counter()
-    spec, params = feature_spec(p), gbt_params(p, ctx.seed)
+    spec, params, net_params = feature_spec(p), gbt_params(p, ctx.seed), lstm_params(p, ctx.seed)
     asof = AsOf(ctx.spark, ctx.settings, ctx.cutoff)
     folds = split.rolling_origin(ctx.cutoff, int(p["n_folds"]), int(p["horizon"]), int(p["step_days"]))
-    result = evaluate.backtest(asof, folds, spec, params, int(p["holiday_pre_days"]))
+    fit_fold = fit_lstm_fold(net_params, spec) if mode == "lstm" else None
+    result = evaluate.backtest(asof, folds, spec, params, int(p["holiday_pre_days"]), fit_fold=fit_fold)
     backtest_seconds = time.perf_counter() - started
+
+    shipped, gbt_result, compared = ("lstm" if mode == "lstm" else "gbt"), None, {}
+    if mode == "compare":  # the LSTM on exactly the GBT backtest's folds, actuals and baseline
+        gbt_result = result
+        lstm_started = time.perf_counter()
+        lstm_result = evaluate.rescore_result(gbt_result, fit_lstm_fold(net_params, spec))
+        lstm_seconds = time.perf_counter() - lstm_started
+        gbt_train = sum(f["train_seconds"] for f in gbt_result.metrics["folds"])
+        lstm_train = sum(f["train_seconds"] for f in lstm_result.metrics["folds"])
+        shipped = pick(gbt_result.metrics["overall"]["wape"], lstm_result.metrics["overall"]["wape"])
+        compared = {**prefixed(gbt_result, "gbt_", gbt_train), **prefixed(lstm_result, "lstm_", lstm_train),
+                    "lstm_backtest_seconds": round(lstm_seconds, 2), "shipped_lstm": float(shipped == "lstm")}
+        result = lstm_result if shipped == "lstm" else gbt_result
+        log.info("demand compare: GBT wape %.4f bias %+.4f holiday wape %.4f (%.1f s) | LSTM wape %.4f bias %+.4f "
+                 "holiday wape %.4f (%.1f s) | naive wape %.4f bias %+.4f holiday wape %.4f -> ships %s",
+                 *(compared.get(k, float("nan")) for k in ("gbt_wape", "gbt_bias", "gbt_holiday_wape",
+                                                           "gbt_train_seconds", "lstm_wape", "lstm_bias",
+                                                           "lstm_holiday_wape", "lstm_train_seconds")),
+                 *(headline(gbt_result.metrics).get(k, float("nan")) for k in ("baseline_wape", "baseline_bias",
+                                                                              "holiday_baseline_wape")), shipped)
+    elif mode == "gbt":
+        gbt_result = result
 
     final_started = time.perf_counter()
     fs = feat.build(asof, spec)
-    model, info = tr.fit(fs.training_rows(), False, params, spec.as_dict())
+    if shipped == "lstm":
+        model, info = lstm_mod.fit(fs.frame, fs.keys, fs.cutoff, net_params, spec.as_dict())
+    else:
+        model, info = tr.fit(fs.training_rows(), False, params, spec.as_dict())
     final_seconds = time.perf_counter() - final_started
 
-    importances = permutation_importances(result.models[-1], result.test_rows, ctx.seed)
-    metrics = {**headline(result.metrics), **result.flat(),
+    metrics = {**headline(result.metrics), **result.flat(), **compared,
                "backtest_seconds": round(backtest_seconds, 2), "final_fit_seconds": round(final_seconds, 2),
                "final_train_rows": float(info["train_rows"])}
     folds_table = pd.DataFrame(result.metrics["folds"])
     frames = result.frames
+    figures, tables = {}, {"backtest_folds.json": folds_table,
+                           "backtest_daily.csv": daily_by_category(result.predictions)}
+    label = shipped.upper()
+    if mode == "compare":
+        other = gbt_result if shipped == "lstm" else lstm_result
+        figures["backtest.png"] = backtest_figure(result.predictions, label, other.predictions,
+                                                  "LSTM" if shipped == "gbt" else "GBT")
+        tables["backtest_folds_lstm.json" if shipped == "gbt" else "backtest_folds_gbt.json"] = \
+            pd.DataFrame(other.metrics["folds"])
+    else:
+        figures["backtest.png"] = backtest_figure(result.predictions, label)
+    if gbt_result is not None:  # permutation importances need a row model (the GBT)
+        importances = permutation_importances(gbt_result.models[-1], gbt_result.test_rows, ctx.seed)
+        figures["feature_importances.png"] = importance_figure(importances)
+        tables["feature_importances.json"] = importances
+    if shipped == "lstm":
+        last = frames[-1]
+        one = last.frame[[*last.keys]].drop_duplicates().head(1)
+        example = last.frame.merge(one, on=last.keys)
+        example = example[example["date"] > last.fold.cutoff - dt.timedelta(days=net_params.lookback)]
+        example = example[[*last.keys, *[c for c in lstm_mod.FRAME_COLUMNS if c not in last.keys]]].copy()
+        example["date"] = pd.to_datetime(example["date"])
+        input_example = example.reset_index(drop=True)
+    else:
+        input_example = result.test_rows[model.columns].head(5).reset_index(drop=True)
 
     def champion_metric(other) -> float:
-        """The overall WAPE of another model's configuration refitted on this backtest's folds."""
-        _, m = evaluate.rescore(result, lambda data: other.refit(evaluate.training_rows(data)))
+        """The overall WAPE of another model's configuration (GBT or LSTM) refitted on this
+        backtest's folds."""
+        _, m = evaluate.rescore(result, lambda data: refit_on(other, data))
         return float(m["overall"]["wape"])
 
     return TrainResult(
         model=model,
-        params={**p, "seed": ctx.seed, "cutoff": ctx.cutoff.isoformat(), "model": "gbt",
+        params={**p, "seed": ctx.seed, "cutoff": ctx.cutoff.isoformat(), "model": shipped, "model_mode": mode,
                 "folds": ";".join(f"{f.fold.cutoff}..{f.fold.test_end}" for f in frames),
                 "train_start": fs.train_start.isoformat()},
         metrics={k: float(v) for k, v in metrics.items()},
         primary_metric=PRIMARY,
         higher_is_better=False,
         flavor="pyfunc",
-        input_example=result.test_rows[model.columns].head(5).reset_index(drop=True),
-        figures={"backtest.png": backtest_figure(result.predictions),
-                 "feature_importances.png": importance_figure(importances)},
-        tables={"backtest_folds.json": folds_table, "feature_importances.json": importances,
-                "backtest_daily.csv": daily_by_category(result.predictions)},
+        input_example=input_example,
+        figures=figures,
+        tables=tables,
         eval_fingerprint=result.fingerprint(),
         champion_metric=champion_metric,
     )
