@@ -52,6 +52,17 @@ def parse_day(value: str | dt.date) -> dt.date:
         raise ValueError(f"as-of date {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
+class MissingSource(LookupError):
+    """A silver table a gold job reads does not exist: the retailer has no such source (e.g. no
+    promotions), or silver has not run yet. `habitlake gold` skips the job (and the jobs that need
+    it) and says so; reading it directly raises."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"silver.{name} does not exist (the retailer has no such source, or `habitlake silver` "
+                         f"has not run yet)")
+        self.source = name
+
+
 @dataclass
 class AsOf:
     """Silver cut at the end of `day`. Tables are read once per AsOf and reused by every job."""
@@ -97,7 +108,7 @@ class AsOf:
         """silver.<name> as known at the end of D. Raises when the retailer has no such table."""
         if name not in self._frames:
             if not self.has(name):
-                raise LookupError(f"silver.{name} does not exist yet: run `habitlake silver` first")
+                raise MissingSource(name)
             raw = (self.given[name] if self.given is not None
                    else catalog.read(self.spark, self.settings, f"silver.{name}"))
             self._frames[name] = self._cut(name, raw)

@@ -2,7 +2,9 @@
 
 Tables run in the order of `TABLES` (a table's `needs` come before it). Each table's rows are checked
 with its Great Expectations suite before they are written; a critical failure stops the run and
-nothing after it is written. The run id is `gold_<D>`, so re-running a date replaces its results.
+nothing after it is written. A table whose silver input does not exist (a retailer without that
+source, e.g. no promotions) is skipped with the reason, and so is every table that needs it; the
+others are built. The run id is `gold_<D>`, so re-running a date replaces its results.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pyspark.sql import SparkSession
 from habitlake import catalog
 from habitlake.settings import Settings
 from jobs.bronze.ingest import days_between
-from jobs.gold.asof import AsOf
+from jobs.gold.asof import AsOf, MissingSource
 from jobs.gold.framework import CHECK_RESULTS, GoldJob, write
 
 # Module names under jobs/gold, in dependency order.
@@ -48,6 +50,7 @@ class GoldRun:
     table: str
     rows: int
     seconds: float
+    skipped: str | None = None  # why the table was not built (a missing input); rows is 0 then
 
 
 def job(name: str) -> GoldJob:
@@ -80,10 +83,23 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     for day in days_between(first_day, last_day):
         asof = AsOf(spark, settings, day, options=dict(options or {}))
         check_rows: list[dict] = []
+        skipped: dict[str, str] = {}
         try:
             for name in [t for t in known if t in (tables or known)]:
                 t0 = time.monotonic()
-                rows = build_and_write(job(name), asof, check_rows if checks else None)
+                gold = job(name)
+                reason = next((f"needs gold.{n}, which was skipped" for n in gold.needs if n in skipped), None)
+                if reason is None:
+                    try:
+                        rows = build_and_write(gold, asof, check_rows if checks else None)
+                    except MissingSource as gap:
+                        reason = str(gap)
+                if reason is not None:
+                    skipped[name] = reason
+                    results.append(GoldRun(f"gold.{name}", 0, time.monotonic() - t0, reason))
+                    if progress:
+                        progress(f"  {day}  gold.{name:<28}    skipped: {reason}")
+                    continue
                 results.append(GoldRun(f"gold.{name}", rows, time.monotonic() - t0))
                 if progress:
                     progress(f"  {day}  gold.{name:<28} {rows:>10,} rows  ({results[-1].seconds:.1f}s)")

@@ -2,6 +2,8 @@
 import copy
 import datetime as dt
 
+import pytest
+
 from pyspark.sql import functions as F
 
 from habitlake import catalog
@@ -50,3 +52,25 @@ def test_snapshot_writes_replace_their_own_date_only(spark, settings, tmp_path):
                   for r in catalog.read(spark, root, "gold.winback_list").collect())
     assert rows == [("2025-03-01", "a"), ("2025-03-01", "b"), ("2025-03-02", "d")]
     assert catalog.read(spark, root, "gold.winback_list").filter(F.col("as_of_date") == dt.date(2025, 3, 1)).count() == 2
+
+
+def test_a_missing_silver_source_skips_the_tables_that_read_it(spark, settings, tmp_path):
+    """A retailer without a source (here: no silver tables at all) gets every table it allows and a
+    reason for each one skipped; the tables needing a skipped one are skipped too, nothing is written."""
+    from jobs.gold import promotion_uplift
+    from jobs.gold import run as gold
+    from jobs.gold.asof import MissingSource
+
+    root = settings.with_overrides(root=str(tmp_path))
+    results = gold.run(spark, root, "2025-03-01", tables=["customer_profile", "customer_tags", "promotion_uplift"],
+                       checks=False, progress=None)
+    assert [(r.table, r.rows, r.skipped) for r in results] == [
+        ("gold.customer_profile", 0,
+         "silver.customers does not exist (the retailer has no such source, or `habitlake silver` has not run yet)"),
+        ("gold.customer_tags", 0, "needs gold.customer_profile, which was skipped"),
+        ("gold.promotion_uplift", 0, "needs gold.customer_profile, which was skipped"),
+    ]
+    assert not catalog.exists(spark, root, catalog.table("gold.customer_profile"))
+    with pytest.raises(MissingSource) as gap:  # a retailer with no promotions source
+        promotion_uplift.JOB.build(AsOf(spark, root, "2025-03-01", given={}))
+    assert gap.value.source == "promotions"
