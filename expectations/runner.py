@@ -25,7 +25,8 @@ load ~7 (so treat as upper bounds):
 The time is GX's fixed cost, not the data: GX bundles the aggregate metrics into a few Spark jobs,
 but each column-map expectation adds a small job (unexpected values; asking GX for no examples
 saved nothing measurable), and the Data Docs update takes ~0.9 s. `df` is cached for the run so no
-job recomputes its lineage.
+job recomputes its lineage, and materialised (one count) before the lock is taken: computing the
+frame is Spark's work, which overlaps another thread's checkpoint instead of queueing behind it.
 
 Every call stores a new validation result and page (keyed by run_id and the call's UTC time), so
 reruns of a date keep their history; nothing is pruned, that is the caller's retention job.
@@ -428,13 +429,23 @@ def run_checks(
     started = time.perf_counter()
     spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
     suite_params = _suite_parameters(spec, params or {})
-    with _LOCK:
-        workspace = _workspace(gx_root)
-        checkpoint_result, checkpoint = _run_checkpoint(workspace, spec, df, suite_params, run_id)
-        result = _check_result(spec, run_id, workspace.context, checkpoint, checkpoint_result,
-                               started)
-        if update_docs:
-            _build_docs(workspace.context, [result])
+    cache_here = not df.is_cached
+    if cache_here:
+        df.cache()
+    try:
+        # Materialise the frame before taking the lock: computing its lineage is Spark's work and
+        # runs beside another thread's checkpoint, instead of queueing behind GX's lock.
+        df.count()
+        with _LOCK:
+            workspace = _workspace(gx_root)
+            checkpoint_result, checkpoint = _run_checkpoint(workspace, spec, df, suite_params, run_id)
+            result = _check_result(spec, run_id, workspace.context, checkpoint, checkpoint_result,
+                                   started)
+            if update_docs:
+                _build_docs(workspace.context, [result])
+    finally:
+        if cache_here:
+            df.unpersist()
     if result.warnings:
         logger.warning("data check warnings for %s (suite %s, run %s): %s", spec.table, spec.name,
                        run_id, "; ".join(w.describe() for w in result.warnings))
@@ -531,23 +542,16 @@ def _run_checkpoint(
 
     set_context(workspace.context)  # for the GX code paths that still use the current context
     checkpoint = _checkpoint(workspace, spec)
-    cache_here = not df.is_cached
-    if cache_here:
-        df.cache()
+    # An explicit run_time: GX would otherwise parse a date-like run_name as the run time, and
+    # a rerun of the same date would overwrite the earlier run's stored result.
+    run = dict(batch_parameters={"dataframe": df}, expectation_parameters=suite_params,
+               run_id=gx.RunIdentifier(run_name=run_id, run_time=datetime.now(timezone.utc)))
     try:
-        # An explicit run_time: GX would otherwise parse a date-like run_name as the run time, and
-        # a rerun of the same date would overwrite the earlier run's stored result.
-        run = dict(batch_parameters={"dataframe": df}, expectation_parameters=suite_params,
-                   run_id=gx.RunIdentifier(run_name=run_id, run_time=datetime.now(timezone.utc)))
-        try:
-            return checkpoint.run(**run), checkpoint
-        except ResourceFreshnessAggregateError:  # the stored suite was changed by another process
-            workspace.checkpoints.pop(spec.name, None)
-            checkpoint = _checkpoint(workspace, spec)
-            return checkpoint.run(**run), checkpoint
-    finally:
-        if cache_here:
-            df.unpersist()
+        return checkpoint.run(**run), checkpoint
+    except ResourceFreshnessAggregateError:  # the stored suite was changed by another process
+        workspace.checkpoints.pop(spec.name, None)
+        checkpoint = _checkpoint(workspace, spec)
+        return checkpoint.run(**run), checkpoint
 
 
 def _checkpoint(workspace: _Workspace, spec: SuiteSpec) -> Checkpoint:

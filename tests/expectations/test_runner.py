@@ -141,6 +141,22 @@ def test_params_are_applied_per_run_and_do_not_leak(spark, gx_root):
     assert json.loads(right.rows()[2]["details"])["kwargs"] == {"value": 6}
 
 
+def test_the_frame_is_left_cached_only_if_it_was(spark, gx_root):
+    """run_checks caches (and materialises) the frame for its run, outside GX's lock, and releases
+    it afterwards, also when a critical check fails; a frame the caller cached stays cached."""
+    df = _frame(spark, CLEAN_ROWS)
+    run_checks(df, SUITE, gx_root=gx_root, run_id=RUN_ID, params={"rows_expected": 6})
+    assert not df.is_cached
+    with pytest.raises(DataCheckFailed):
+        run_checks(df, SUITE, gx_root=gx_root, run_id=RUN_ID, params={"rows_expected": 5})
+    assert not df.is_cached
+
+    cached = _frame(spark, CLEAN_ROWS).cache()
+    run_checks(cached, SUITE, gx_root=gx_root, run_id=RUN_ID, params={"rows_expected": 6})
+    assert cached.is_cached
+    cached.unpersist()
+
+
 def test_a_missing_param_is_refused_before_running(spark, gx_root):
     with pytest.raises(ValueError, match=r"needs run-time parameter\(s\) \['rows_expected'\]"):
         run_checks(_frame(spark, CLEAN_ROWS), SUITE, gx_root=gx_root, run_id=RUN_ID)
