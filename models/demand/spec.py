@@ -23,7 +23,10 @@ side by side (gbt_wape, gbt_bias, gbt_holiday_wape, ..., lstm_wape, lstm_bias, l
 ..., gbt_train_seconds, lstm_train_seconds, shipped_lstm), and fits and ships the one with the lower
 overall WAPE (param `model` names it, `model_mode` says "compare"); the unprefixed metrics are the
 shipped model's. A champion of either kind is refitted on the challenger's folds (`refit_on`).
-MEASURED
+On the 600-customer test retailer (4 folds a week apart up to 2025-05-30, series x day) the GBT
+ships by default: WAPE 1.258 (bias -0.061, holiday periods 1.215) against the LSTM's 1.264 (bias
+-0.021, holiday 1.253) and seasonal naive's 1.467 (holiday 1.413); `python -m bench.train_demand
+--home ROOT --model compare` prints the table (README, models section).
 
 Parameters (ctx.params overrides DEFAULTS): model ("gbt"), n_folds (4), step_days (7), horizon (14), the feature
 spec's (train_days, holiday_cap_days, holiday_before, holiday_after, ly_smoothing), the GBT's
