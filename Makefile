@@ -9,12 +9,13 @@ BIN    := $(VENV)/bin
 HL     := $(BIN)/habitlake
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup browser lstm demo test test-fast bench lock clean-lake clean help
+.PHONY: setup browser lstm demo test test-fast test-long bench lock clean-lake clean help
 
 help:
 	@echo "make demo       set up and run the demo end to end"
 	@echo "make test       set up and run the whole test suite"
 	@echo "make test-fast  only the quick tests (no Spark)"
+	@echo "make test-long  the long Airflow runs: a scheduler-run backfill, the weekly training DAG"
 	@echo "make browser    install Debian's chromium for the cockpit's browser tests"
 	@echo "make lstm       install the optional torch extra (the demand forecast's LSTM challenger)"
 	@echo "make bench      benchmark harness (prints its figures)"
@@ -50,6 +51,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+test-long: setup
+	$(BIN)/python -m pytest -m long
 
 test-fast: setup
 	$(BIN)/python -m pytest -m fast

@@ -35,7 +35,7 @@ import pytest
 
 from habitlake.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CLI = str(Path(sys.executable).parent / "habitlake")
 START, DAYS = "2025-03-03", ["2025-03-05", "2025-03-06"]

@@ -29,7 +29,7 @@ import pytest
 
 from habitlake.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CLI = str(Path(sys.executable).parent / "habitlake")
 START, DAYS, CUTOFF = "2025-02-17", 42, "2025-03-30"
