@@ -15,6 +15,7 @@ Silver for day 2 (100k customers, 376,616 bronze rows, 12 tables in 3 waves), 2 
 | before, nearly idle machine                      | ~1                | 99.3 s      | 56.3 s  | ~43%     |
 | before, other sessions' Spark tests running      | ~18-22            | 382.1 s     | 378.8 s | ~1%      |
 | GX frame materialised outside the lock (7474f37) | ~14-17 + own tests| 891 s (*)   | -       | -        |
+| same, silver only, fresh session on kept root    | 6.2/9.0/12.3      | 438.2 s (*) | -       | -        |
 (*) instrumented run in a fresh session (first reads of each Delta log in the session) while this
     repository's silver tests ran beside it: not comparable with the rows above; the change has not
     been measured on a quiet machine yet. Where the time went in that run (Spark jobs by step, from
