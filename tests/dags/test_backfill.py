@@ -23,7 +23,6 @@ import csv
 import datetime as dt
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from airflow_runs import free_port, isolated_env, run_logged
 
 from habitlake.settings import Settings
 
@@ -54,15 +54,9 @@ TASKS = ["close_week", "data_checks", "gold", "gold_checks", "ingest", "publish"
          "week_complete"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _run(cmd: list[str], env: dict, log: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
-    with log.open("w") as out:
-        return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return run_logged(cmd, env, log, timeout)
 
 
 def _db(root: Path) -> Path:
@@ -184,15 +178,11 @@ def _wait_ready(proc: subprocess.Popen, log: Path, port: int) -> None:
 @pytest.fixture(scope="module")
 def backfill(tmp_path_factory):
     root = tmp_path_factory.mktemp("airflow_backfill")
-    api_port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HABITLAKE_", "MLFLOW"))}
-    env.update({"HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port()),
-                "HABITLAKE_SPARK_MASTER": "local[2]", "HABITLAKE_SHUFFLE_PARTITIONS": "2",
-                "HABITLAKE_DRIVER_MEMORY": "1g", "HABITLAKE_RUNNER": "local", "HABITLAKE_AIRFLOW_RETRIES": "0",
-                "AIRFLOW__API__PORT": str(api_port),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"})
+    api_port = free_port()
+    env = isolated_env(root, "1g", AIRFLOW__API__PORT=str(api_port),
+                       AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+                       AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
+                       AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False")
     settings = Settings.from_env(env)
     logs = root / "test-logs"
     logs.mkdir()

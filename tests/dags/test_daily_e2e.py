@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from airflow_runs import isolated_env, run_logged
 
 from habitlake.settings import Settings
 
@@ -41,24 +40,15 @@ silver.run(spark, s, "2025-03-01", "2025-03-08", progress=None)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _run(cmd: list[str], env: dict, log: Path, timeout: int = 3000) -> subprocess.CompletedProcess:
-    with log.open("w") as out:
-        return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return run_logged(cmd, env, log, timeout)
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("airflow_e2e")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HABITLAKE_", "MLFLOW"))}
-    env.update({"HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port()),
-                "HABITLAKE_SPARK_MASTER": "local[2]", "HABITLAKE_SHUFFLE_PARTITIONS": "2",
-                "HABITLAKE_DRIVER_MEMORY": "1g", "HABITLAKE_RUNNER": "local", "HABITLAKE_AIRFLOW_RETRIES": "0"})
+    env = isolated_env(root, "1g")
     settings = Settings.from_env(env)
     logs = root / "test-logs"
     logs.mkdir()

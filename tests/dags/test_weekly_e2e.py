@@ -17,8 +17,6 @@ The other DAG-run checks here need no Spark: an unknown model name fails `list_m
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from airflow_runs import isolated_env, run_logged
 
 from habitlake.settings import Settings
 
@@ -49,23 +48,13 @@ gold.run(spark, s, "{CUTOFF}", progress=None, checks=False)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _run(cmd: list[str], env: dict, log: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
-    with log.open("w") as out:
-        return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    return run_logged(cmd, env, log, timeout)
 
 
 def _env(root: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HABITLAKE_", "MLFLOW"))}
-    env.update({"HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port()),
-                "HABITLAKE_SPARK_MASTER": "local[2]", "HABITLAKE_SHUFFLE_PARTITIONS": "2",
-                "HABITLAKE_DRIVER_MEMORY": "2g", "HABITLAKE_RUNNER": "local", "HABITLAKE_AIRFLOW_RETRIES": "0"})
-    return env
+    return isolated_env(root, "2g")
 
 
 @pytest.fixture(scope="module")
