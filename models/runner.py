@@ -43,6 +43,7 @@ from pyspark.sql import types as T
 from expectations.runner import DataCheckFailed
 from habitlake import catalog
 from habitlake.settings import Settings
+from jobs.gold.framework import CHECK_RESULTS  # scoring records its checks where gold runs record theirs
 from models import mlflow_utils as mu
 from models.framework import CHALLENGER, CHAMPION, REGISTERED_PREFIX, ModelSpec, ScoreContext, TrainContext, TrainResult
 
@@ -312,7 +313,6 @@ def _write_slice(spark: SparkSession, settings: Settings, table: str, rows: Data
 
 
 SCORE_RUN_PREFIX = "score_"  # run id of a scoring run's checks in gold.check_results: score_<date>
-CHECK_RESULTS = "gold.check_results"  # where gold runs record theirs (jobs.gold.framework.CHECK_RESULTS)
 
 
 class ScoreCheckFailed(DataCheckFailed):
