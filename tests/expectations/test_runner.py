@@ -142,8 +142,9 @@ def test_params_are_applied_per_run_and_do_not_leak(spark, gx_root):
 
 
 def test_the_frame_is_left_cached_only_if_it_was(spark, gx_root):
-    """run_checks caches (and materialises) the frame for its run, outside GX's lock, and releases
-    it afterwards, also when a critical check fails; a frame the caller cached stays cached."""
+    """run_checks materialises its own local checkpoint of the frame, outside GX's lock: the
+    caller's frame is never cached by it, also when a critical check fails, and a frame the caller
+    cached stays cached."""
     df = _frame(spark, CLEAN_ROWS)
     run_checks(df, SUITE, gx_root=gx_root, run_id=RUN_ID, params={"rows_expected": 6})
     assert not df.is_cached
