@@ -1,16 +1,18 @@
 """`habitlake silver --date D [--to D2]`: every silver table for a date window, in dependency order.
 
-Reference tables first (their ids validate the others), then facts. Tables that do not depend on
-each other run at the same time in one Spark session (`WAVES`): most of a table's cost on a small
-day is fixed driver-side work (planning, the Delta commit, the data check), which overlaps well.
-A source this retailer does not have is skipped and said so. The run is deterministic for its dates: the run id is derived from
-them, and no table stores wall-clock time, so running the same dates twice leaves every table equal.
+A table starts as soon as the tables its rules look up are written (`DEPENDS_ON`: reference tables
+validate the ids of the others), and up to `PARALLEL` tables run at once in one Spark session: most
+of a table's cost on a small day is fixed driver-side work (planning, the Delta commit, the data
+check), which overlaps well. (Fixed waves made every table of a wave wait for its slowest member:
+orders waited for weather.) A source this retailer does not have is skipped and said so. The run is
+deterministic for its dates: the run id is derived from them, and no table stores wall-clock time,
+so running the same dates twice leaves every table equal.
 """
 from __future__ import annotations
 
 import importlib
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -19,15 +21,18 @@ from habitlake.settings import Settings
 from jobs.bronze.ingest import days_between
 from jobs.silver.pipeline import Books, Context, finish_run, run_job
 
-# Dependency order: a table's rules may look up the tables of earlier waves (customers: test
-# accounts and known ids; products: known ids; orders: the orders lines and deliveries belong to).
-WAVES = (
-    ("customers", "products", "calendar", "weather", "promotions"),
-    ("orders", "events", "campaign_sends", "reviews", "complaints", "inventory"),
-    ("order_lines", "deliveries"),
-)
-TABLES = tuple(t for wave in WAVES for t in wave)
-PARALLEL = 3  # tables of one wave at once: enough to overlap fixed costs on 2 cores
+# What each table's rules look up (customers: test accounts and known ids; products: known ids;
+# orders: the orders that lines and deliveries belong to). TABLES is the order of the report and
+# of priority: of the tables ready to run, the earliest in TABLES starts first.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "customers": (), "products": (), "calendar": (), "weather": (), "promotions": (),
+    "orders": ("customers",), "events": ("customers", "products"), "campaign_sends": ("customers",),
+    "reviews": ("customers",), "complaints": ("customers",), "inventory": ("products",),
+    "order_lines": ("orders", "products"), "deliveries": ("orders",),
+}
+TABLES = ("customers", "products", "calendar", "weather", "promotions", "orders", "events",
+          "campaign_sends", "reviews", "complaints", "inventory", "order_lines", "deliveries")
+PARALLEL = 2  # tables at once: on 2 cores, 3 or 4 were slower (bench/ingest.py)
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,38 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
             progress(_line(results[name]))
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="silver") as pool:
-            for wave in WAVES:
-                names = [t for t in wave if t in (tables or TABLES)]
-                # a failure (e.g. a critical data check) lets the wave finish, then stops the run
-                for future in [pool.submit(one, name) for name in names]:
-                    future.result()
+        _schedule([t for t in TABLES if t in (tables or TABLES)], one, parallel)
     finally:  # what ran is recorded even when a critical data check stops the run
         finish_run(ctx)
     return [results[t] for t in TABLES if t in results]
+
+
+def _schedule(names: list[str], one, parallel: int) -> None:
+    """Run `one(name)` for every table, each once the tables it depends on (among `names`) are
+    done, at most `parallel` at a time. A failure (e.g. a critical data check) starts nothing new:
+    the tables already running finish, then the first failure is raised."""
+    done: set[str] = set()
+    running: dict[Future, str] = {}
+    waiting = list(names)
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="silver") as pool:
+        while waiting or running:
+            if failure is None:
+                for name in [n for n in waiting if all(d in done or d not in names for d in DEPENDS_ON[n])]:
+                    if len(running) < max(1, parallel):
+                        waiting.remove(name)
+                        running[pool.submit(one, name)] = name
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                else:
+                    done.add(name)
+    if failure is not None:
+        raise failure
 
 
 def _line(r: TableRun) -> str:
