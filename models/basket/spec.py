@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "item_col": "product_id",  # product_id | category_l2
     "max_items": features.DEFAULT_MAX_ITEMS,  # the wholesale guard (None: off)
     "min_support": 0.002,
+    "min_count": 5,  # ... and in at least 5 baskets: a small retailer's floor (train.effective_min_support)
     "min_confidence": 0.05,
     "test_days": 28,  # the held-out window: the last 28 days up to the cutoff
     "hide": "one",  # evaluate.hide_items
@@ -101,7 +102,7 @@ def train_on(ctx: TrainContext, basket_rows: DataFrame, guard_stats: dict, param
     trn, tst = split.time_split(basket_rows, first_test, end=cutoff)
     trn, tst = trn.cache(), tst.cache()
     fitted = train.fit(trn, min_support=params["min_support"], min_confidence=params["min_confidence"],
-                       num_partitions=params["num_partitions"])
+                       num_partitions=params["num_partitions"], min_count=params["min_count"])
     completer = CartCompleter.from_frames(
         fitted.rules, rec.popular_items(trn), item_col=params["item_col"], n=params["n"], score=params["score"],
         fill_popular=params["fill_popular"],

@@ -121,19 +121,32 @@ def mllib_rules(model: FPGrowthModel) -> DataFrame:
         F.col("lift").cast("double").alias("lift"))
 
 
+def effective_min_support(min_support: float, min_count: int, n_baskets: int) -> float:
+    """The support FP-growth is run with: `min_support`, raised so that an itemset must be in at
+    least `min_count` baskets. Without the floor a share meant for a large retailer is less than
+    one basket on a small one (0.002 x 225 baskets = 0.45): every subset of every basket becomes
+    frequent, and one 17-item basket alone gives 2^17 itemsets and ~10^8 rules."""
+    return max(min_support, min_count / n_baskets)
+
+
 def fit(basket_rows: DataFrame, min_support: float = 0.01, min_confidence: float = 0.1,
-        num_partitions: int | None = None, items_col: str = "items") -> RuleModel:
+        num_partitions: int | None = None, items_col: str = "items", min_count: int = 1) -> RuleModel:
     """Fit FP-growth on `basket_rows` (one row per basket, `items_col` an array of distinct items)
-    and derive every rule. Runs Spark jobs (counts) and returns a `RuleModel` whose itemsets and rules
-    are persisted; params and metrics are plain dicts for the runner to log."""
+    and derive every rule. An itemset is frequent when its support is at least `min_support` AND it
+    is in at least `min_count` baskets (`effective_min_support`). Runs Spark jobs (counts) and
+    returns a `RuleModel` whose itemsets and rules are persisted; params and metrics are plain
+    dicts for the runner to log."""
     if not 0.0 < min_support <= 1.0:
         raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+    if int(min_count) < 1:
+        raise ValueError(f"min_count must be at least 1 basket, got {min_count}")
     started = time.perf_counter()
     data = basket_rows.select(F.col(items_col).alias("items")).filter(F.col("items").isNotNull())
     n_baskets = data.count()
     if n_baskets == 0:
         raise ValueError("no baskets to mine: is the cutoff before the first sale?")
-    estimator = FPGrowth(itemsCol="items", minSupport=min_support, minConfidence=min_confidence)
+    support = effective_min_support(min_support, int(min_count), n_baskets)
+    estimator = FPGrowth(itemsCol="items", minSupport=support, minConfidence=min_confidence)
     if num_partitions is not None:
         estimator = estimator.setNumPartitions(num_partitions)
     model = estimator.fit(data)
@@ -146,9 +159,11 @@ def fit(basket_rows: DataFrame, min_support: float = 0.01, min_confidence: float
                        F.sum(F.when(F.size("consequent") == 1, 1).otherwise(0)).alias("single")).first()
     done = time.perf_counter()
     n_rules, single = int(counts["n"]), int(counts["single"] or 0)
-    params = {"min_support": min_support, "min_confidence": min_confidence, "num_partitions": num_partitions}
+    params = {"min_support": min_support, "min_count": int(min_count), "min_confidence": min_confidence,
+              "num_partitions": num_partitions}
     metrics = {
         "baskets": n_baskets,
+        "effective_min_support": support,
         "frequent_items": int(sizes["items"] or 0),
         "frequent_itemsets": int(sizes["n"]),
         "max_itemset_size": int(sizes["max_size"] or 0),

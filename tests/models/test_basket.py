@@ -153,9 +153,28 @@ def test_rules_of_hand_made_baskets_with_multi_item_consequents(hand_model):
     assert (row.antecedent_support, row.consequent_support) == pytest.approx((0.6, 0.4))
     assert row.leverage == pytest.approx(0.4 - 0.6 * 0.4) and row.conviction == pytest.approx(0.6 / (1 / 3))
     assert tuple(hand_model.rules.columns) == train.RULE_COLUMNS
-    assert hand_model.metrics == {"baskets": 5, "frequent_items": 4, "frequent_itemsets": 8, "max_itemset_size": 3,
-                                  "rules": 10, "rules_single_consequent": 8, "rules_multi_consequent": 2}
-    assert hand_model.params == {"min_support": 0.4, "min_confidence": 0.6, "num_partitions": None}
+    assert hand_model.metrics == {"baskets": 5, "effective_min_support": 0.4, "frequent_items": 4,
+                                  "frequent_itemsets": 8, "max_itemset_size": 3, "rules": 10,
+                                  "rules_single_consequent": 8, "rules_multi_consequent": 2}
+    assert hand_model.params == {"min_support": 0.4, "min_count": 1, "min_confidence": 0.6, "num_partitions": None}
+
+
+def test_min_count_floors_a_support_smaller_than_one_basket(hand_model, spark):
+    # 0.1 of 5 baskets is half a basket: with the default floor of one basket, every itemset of
+    # every basket is frequent (all 10 of them); a floor of 2 baskets gives the hand model's 8
+    loose = train.fit(basket_frame(spark, HAND), min_support=0.1, min_confidence=0.6)
+    floored = train.fit(basket_frame(spark, HAND), min_support=0.1, min_confidence=0.6, min_count=2)
+    try:
+        assert (loose.metrics["effective_min_support"], loose.metrics["frequent_itemsets"]) == (0.2, 10)
+        assert floored.metrics["effective_min_support"] == pytest.approx(0.4)
+        as_set = lambda m: {tuple(r["items"]) for r in m.itemsets.collect()}  # noqa: E731
+        assert as_set(floored) == as_set(hand_model)
+        assert_rules(rule_map(floored.rules), HAND_RULES)
+    finally:
+        loose.unpersist()
+        floored.unpersist()
+    with pytest.raises(ValueError, match="min_count"):
+        train.fit(basket_frame(spark, HAND), min_support=0.1, min_count=0)
 
 
 def test_single_consequent_rules_are_exactly_mllibs(hand_model):

@@ -56,7 +56,7 @@ def mlxtend_rules(transactions):
 def test_rules_on_real_invoices_are_exactly_mlxtends(sample_model):
     model, transactions = sample_model
     assert len(transactions) == 205 and model.metrics == {
-        "baskets": 205, "frequent_items": 235, "frequent_itemsets": 345, "max_itemset_size": 4,
+        "baskets": 205, "effective_min_support": SAMPLE_SUPPORT, "frequent_items": 235, "frequent_itemsets": 345, "max_itemset_size": 4,
         "rules": 189, "rules_single_consequent": 162, "rules_multi_consequent": 27}
     their_sets, their_rules = mlxtend_rules(transactions)
     our_sets = {frozenset(r["items"]): r.support for r in model.itemsets.collect()}
