@@ -17,7 +17,9 @@ Silver for day 2 (100k customers, 376,616 bronze rows, 12 tables), 2 cores:
 | same, 2026-12-01, idle but for the bench itself  | 2.9/3.0/2.9       | 115.6 s     | 78.7 s  | ~32%     |
 | GX fast pass, tables scheduled by dependency,    | 3.2/3.4/3.2       | 102.6 s     | 76.8 s  | ~25%     |
 |   2 at once, quarantine in one file (2026-12-01) |                   |             |         |          |
-Re-runs of day 2 in one warm session on the kept root (same code as the last row, idle machine):
+| + local checkpoints instead of caches; the demo  | 6.0/5.5/5.7       | 91.7 s      | 69.4 s  | ~24%     |
+|   ran beside it at nice 10 (2026-12-01)          |                   |             |         |          |
+Re-runs of day 2 in one warm session on the kept root (code of the row before last, idle machine):
 2 tables at once 87.8 s; 3 at once 98.6-101.9 s; 4 at once 93.5 s. Both cores are busy throughout
 (the tables' own times add up to ~2x the wall time), so the floor is the work itself: ~150-175
 CPU-seconds for a day, mostly fixed per-table cost: the Delta MERGE of each table (planning,
