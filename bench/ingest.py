@@ -19,6 +19,7 @@ Silver for day 2 (100k customers, 376,616 bronze rows, 12 tables), 2 cores:
 |   2 at once, quarantine in one file (2026-12-01) |                   |             |         |          |
 | + local checkpoints instead of caches; the demo  | 6.0/5.5/5.7       | 91.7 s      | 69.4 s  | ~24%     |
 |   ran beside it at nice 10 (2026-12-01)          |                   |             |         |          |
+| same code, idle but for the bench (2026-12-01)   | 2.9/3.0/3.6       | 79.5 s      | 57.0 s  | ~28%     |
 Re-runs of day 2 in one warm session on the kept root (code of the row before last, idle machine):
 2 tables at once 87.8 s; 3 at once 98.6-101.9 s; 4 at once 93.5 s. Both cores are busy throughout
 (the tables' own times add up to ~2x the wall time), so the floor is the work itself: ~150-175
