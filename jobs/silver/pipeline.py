@@ -202,8 +202,9 @@ def run_job(job: SilverJob, ctx: Context) -> Books | None:
     # query (the fates, the data check's dozen, the MERGE) plans against a short plan instead of
     # re-analysing the whole classification and matching it against the cache each time. Measured
     # on the 100k-customer day (bench/ingest.py), alternating in one warm session at load ~6:
-    # 75 s and 90 s against 98 s and 100 s with cache(). The blocks go when the frames are garbage-collected (the run's
-    # process ends, or Spark's periodic cleaner); MEMORY_AND_DISK, so a long window spills.
+    # 75 s and 90 s against 98 s and 100 s with cache(). The blocks go when the frames are
+    # garbage-collected (the run's process ends, or Spark's periodic cleaner); MEMORY_AND_DISK, so
+    # a long window spills.
     bronze = bronze.localCheckpoint()
     rows_in = bronze.count()
     if rows_in == 0:  # nothing arrived for this source on these dates: nothing to check or write

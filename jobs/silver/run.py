@@ -78,17 +78,17 @@ def _schedule(names: list[str], one, parallel: int) -> None:
     """Run `one(name)` for every table, each once the tables it depends on (among `names`) are
     done, at most `parallel` at a time. A failure (e.g. a critical data check) starts nothing new:
     the tables already running finish, then the first failure is raised."""
+    slots = max(1, parallel)
     done: set[str] = set()
     running: dict[Future, str] = {}
     waiting = list(names)
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="silver") as pool:
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="silver") as pool:
         while waiting or running:
-            if failure is None:
-                for name in [n for n in waiting if all(d in done or d not in names for d in DEPENDS_ON[n])]:
-                    if len(running) < max(1, parallel):
-                        waiting.remove(name)
-                        running[pool.submit(one, name)] = name
+            ready = [n for n in waiting if all(d in done or d not in names for d in DEPENDS_ON[n])]
+            for name in ready[:slots - len(running)] if failure is None else []:
+                waiting.remove(name)
+                running[pool.submit(one, name)] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
