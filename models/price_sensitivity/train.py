@@ -18,8 +18,10 @@ x depth, resp. expected purchases x depth). The fitted `SensitivityModel` keeps 
 the parameters: it is applied at any later date to that date's evidence (`scores`).
 
 The score is the mean of the two shrunk responses, each divided by its all-customer value (1 = as
-responsive as the average customer; 0 = no response), so neither response's units dominate. Bands
-are fixed cut points of the score (`BANDS`).
+responsive as the average customer; 0 = no response), so neither response's units dominate. It is
+not bounded below: a customer who buys less, or less of the promoted category, on discount days
+than otherwise has a negative estimate, and shrinkage only pulls it towards 1. Bands are fixed cut
+points of the score (`BANDS`); a negative score is `low`.
 """
 from __future__ import annotations
 
