@@ -83,6 +83,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     for day in days_between(first_day, last_day):
         asof = AsOf(spark, settings, day, options=dict(options or {}))
         check_rows: list[dict] = []
+        checked: list = []  # the day's CheckResults, published to Data Docs once at the end
         skipped: dict[str, str] = {}
         try:
             for name in [t for t in known if t in (tables or known)]:
@@ -91,7 +92,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
                 reason = next((f"needs gold.{n}, which was skipped" for n in gold.needs if n in skipped), None)
                 if reason is None:
                     try:
-                        rows = build_and_write(gold, asof, check_rows if checks else None)
+                        rows = build_and_write(gold, asof, check_rows if checks else None, checked)
                     except MissingSource as gap:
                         reason = str(gap)
                 if reason is not None:
@@ -106,32 +107,48 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
         finally:
             asof.release()
             _record_checks(asof, check_rows)
+            _publish_docs(asof, checked)
     return results
 
 
-def build_and_write(gold: GoldJob, asof: AsOf, check_rows: list[dict] | None) -> int:
+def build_and_write(gold: GoldJob, asof: AsOf, check_rows: list[dict] | None,
+                    checked: list | None = None) -> int:
     rows = gold.build(asof).cache()
     try:
         n = rows.count()
         if check_rows is not None:
-            _check(gold, rows, asof, check_rows, n)
+            _check(gold, rows, asof, check_rows, n, checked if checked is not None else [])
         write(gold, rows, asof)
     finally:
         rows.unpersist()
     return n
 
 
-def _check(gold: GoldJob, rows, asof: AsOf, check_rows: list[dict], n: int) -> None:
+def _check(gold: GoldJob, rows, asof: AsOf, check_rows: list[dict], n: int, checked: list) -> None:
+    """The table's suite in the fast pass (pass / fail; counts and examples only for what failed),
+    as silver runs it; the Data Docs pages are built once per day by `_publish_docs`. With a
+    BASIC pass and a site rebuild per table, checks took 60% of a gold day (463 s against 185 s
+    without checks on the 600-customer test retailer)."""
     from expectations.runner import SUITES_DIR, DataCheckFailed, run_checks
 
     if not (SUITES_DIR / f"{gold.suite}.yaml").exists():
         return
     try:
-        result = run_checks(rows, gold.suite, gx_root=gold_root(asof), run_id=f"gold_{asof.date}", params={"rows": n})
+        result = run_checks(rows, gold.suite, gx_root=gold_root(asof), run_id=f"gold_{asof.date}",
+                            params={"rows": n}, fast=True, update_docs=False)
     except DataCheckFailed as failed:
         check_rows.extend(failed.result.rows())
+        checked.append(failed.result)
         raise
     check_rows.extend(result.rows())
+    checked.append(result)
+
+
+def _publish_docs(asof: AsOf, checked: list) -> None:
+    if checked:
+        from expectations.runner import publish_docs
+
+        publish_docs(gold_root(asof), checked)
 
 
 def gold_root(asof: AsOf) -> str:
