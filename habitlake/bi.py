@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from habitlake.net import is_listening
 from habitlake.settings import Settings
 
 DEFAULT_PORT = 10000
@@ -125,12 +125,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
         time.sleep(3600)
 
 
-def is_listening(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
 def _read_pid(settings: Settings) -> tuple[int, str, int] | None:
     try:
         pid, host, port = pid_file(settings).read_text().split()
@@ -146,7 +140,7 @@ def start(settings: Settings, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST
     running = _read_pid(settings)
     if running:
         return jdbc_url(running[1], running[2])
-    if is_listening(host, port):
+    if is_listening(port, host):
         raise RuntimeError(f"port {port} on {host} is taken by another program: choose one with --port")
     bi_dir(settings).mkdir(parents=True, exist_ok=True)
     log = open(log_file(settings), "ab")
@@ -156,7 +150,7 @@ def start(settings: Settings, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST
     )
     pid_file(settings).write_text(f"{proc.pid} {host} {port}")
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not is_listening(host, port):
+    while not is_listening(port, host):
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(settings)
             raise RuntimeError(f"the SQL endpoint did not start on {host}:{port}; see {log_file(settings)}")
@@ -188,7 +182,7 @@ def status(settings: Settings) -> str:
     if not running:
         return "SQL endpoint: not running"
     pid, host, port = running
-    state = "accepting connections" if is_listening(host, port) else "starting"
+    state = "accepting connections" if is_listening(port, host) else "starting"
     return f"SQL endpoint: {state} on {jdbc_url(host, port)} (pid {pid}, log {log_file(settings)})"
 
 

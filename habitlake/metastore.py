@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from habitlake import jars
+from habitlake.net import is_listening
 from habitlake.settings import Settings
 
 START_TIMEOUT_S = 60.0
 DERBY_MAIN = "org.apache.derby.drda.NetworkServerControl"
-
-
-def is_listening(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _control(settings: Settings, *args: str, capture: bool = True) -> subprocess.CompletedProcess:

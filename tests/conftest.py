@@ -6,18 +6,12 @@ Tests that use the `spark` fixture are marked `spark`; the rest are marked `fast
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
 from habitlake import jars, metastore
+from habitlake.net import free_port
 from habitlake.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pytest_collection_modifyitems(items):
@@ -34,7 +28,7 @@ def test_env(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("habitlake_home")
     env = {
         "HABITLAKE_HOME": str(root),
-        "HABITLAKE_METASTORE_PORT": str(_free_port()),
+        "HABITLAKE_METASTORE_PORT": str(free_port()),
         "HABITLAKE_SPARK_MASTER": "local[2]",
         "HABITLAKE_SHUFFLE_PARTITIONS": "2",
         # 3g: one session serves the whole suite (model tests fit ALS, GBT and FP-growth in it).
@@ -127,7 +121,7 @@ def world(tmp_path_factory, spark):
     from pathlib import Path
 
     root = tmp_path_factory.mktemp("world")
-    env = {**os.environ, "HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(_free_port())}
+    env = {**os.environ, "HABITLAKE_HOME": str(root), "HABITLAKE_METASTORE_PORT": str(free_port())}
     habitlake = [sys.executable, "-m", "habitlake.cli"]
     cache = None
     if os.environ.get("HABITLAKE_TEST_WORLD_CACHE", "1") != "0":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from habitlake import catalog
+from habitlake.net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -34,16 +34,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cockpit(world):
     """`habitlake cockpit --port P` on the world's root, as a user starts it; its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HABITLAKE_HOME": world.settings.root,
            "HABITLAKE_METASTORE_PORT": str(world.settings.metastore_port)}
     log = ARTIFACTS / "cockpit_server.log"

@@ -3,15 +3,10 @@ Airflow / habitlake / MLflow settings, and a subprocess whose output goes to a l
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from habitlake.net import free_port
 
 
 def isolated_env(root: Path, driver_memory: str, **extra: str) -> dict:

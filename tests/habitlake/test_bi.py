@@ -4,7 +4,6 @@ BI users see gold by name, the same numbers Spark computes, and nothing of bronz
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -12,14 +11,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from habitlake import bi, catalog
+from habitlake.net import free_port
 
 PII_IN_CLEAR = {"name", "customer_name", "phone", "address", "contact_name", "contact_phone"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cli(world, *args) -> subprocess.CompletedProcess:
@@ -31,14 +25,14 @@ def _cli(world, *args) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def endpoint(world):
-    port = _free_port()
+    port = free_port()
     started = _cli(world, "bi", "start", "--port", str(port))
     assert started.returncode == 0, started.stdout + started.stderr
     assert f"jdbc:hive2://127.0.0.1:{port}/gold" in started.stdout
     yield port
     stopped = _cli(world, "bi", "stop")
     assert stopped.stdout.strip() == "SQL endpoint stopped"
-    assert not bi.is_listening("127.0.0.1", port)
+    assert not bi.is_listening(port)
 
 
 def _query(port: int, sql: str) -> list[tuple]:

@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 import pytest
 
 from habitlake import catalog
+from habitlake.net import free_port
 from models import runner
 from models.framework import ModelSpec, ScoreContext, TrainContext, TrainResult
 
@@ -349,12 +349,6 @@ def test_models_json(lab, capsys):
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read()
@@ -362,7 +356,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def test_mlflow_ui_serves_the_store(lab):
     lab_settings, _ = lab
-    port = _free_port()
+    port = free_port()
     log = open(lab_settings.state_dir / "mlflow_ui.log", "wb")  # a file, so a chatty server never blocks on a pipe
     server = subprocess.Popen([sys.executable, "-m", "habitlake.cli", "mlflow", "ui", "--port", str(port)],
                               env=_env(lab_settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
