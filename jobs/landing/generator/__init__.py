@@ -81,7 +81,9 @@ def generate(landing_dir: str | Path, truth_dir: str | Path, customers: int = 30
     writer = LandingWriter(landing, contract, seed, dirt)
     first_day = epoch_day(start)
     world = build_world(seed, customers, days, first_day, dirt, writer)
-    for index in tqdm(range(days), desc="generate", unit="day", disable=not progress, file=sys.stderr):
+    # disable=None: tqdm draws the bar only on a terminal (not into a log or the demo's pipe)
+    for index in tqdm(range(days), desc="generate", unit="day", file=sys.stderr,
+                      disable=None if progress else True):
         simulate_day(world, index)
     parameters = {"customers": customers, "days": days, "start": start, "seed": seed, "dirt": dirt}
     write_truth(truth, world.pop, world.catalog, world.calendar, world.promos, writer, parameters, first_day)
