@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -37,6 +38,7 @@ class Context:
     books: list = field(default_factory=list)
     check_results: list = field(default_factory=list)  # GX results: written and published by finish_run
     checks: bool = True
+    gx_ready: Any = None  # a Future: GX imported and its context open (run() starts it in a thread)
 
     @property
     def gx_root(self) -> str:
@@ -243,6 +245,8 @@ def run_checks(job: SilverJob, rows: DataFrame, books: Books, ctx: Context) -> N
     params = {"rows_min": math.ceil(CHECK_MIN_SHARE * deduplicated),
               "rows_expected_min": math.ceil(CHECK_EXPECTED_SHARE * deduplicated)}
     view = job.check_view(rows, ctx) if job.check_view else rows
+    if ctx.gx_ready is not None:
+        ctx.gx_ready.result()  # GX is opened in the background while the first tables compute
     try:
         result = validate(view, suite, gx_root=ctx.gx_root, run_id=ctx.run_id, params=params, update_docs=False,
                           fast=True)

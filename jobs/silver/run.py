@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark.sql import SparkSession
 
@@ -54,11 +54,13 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     if unknown:
         raise ValueError(f"unknown silver table(s) {unknown}; known: {list(TABLES)}")
     ctx = Context(spark, settings, tuple(days), run_id_for(days), checks=checks)
-    results: dict[str, TableRun] = {}
-    if checks:
+    opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="silver-gx")
+    if checks:  # importing GX and opening its context takes ~7 s of Python: overlap it with the
+        # first tables' Spark work; no table touches GX before this is done (pipeline.run_checks)
         from expectations.runner import prepare
 
-        prepare(ctx.gx_root)
+        ctx = replace(ctx, gx_ready=opener.submit(prepare, ctx.gx_root))
+    results: dict[str, TableRun] = {}
 
     def one(name: str) -> None:
         job = importlib.import_module(f"jobs.silver.{name}").JOB
@@ -70,6 +72,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     try:
         _schedule([t for t in TABLES if t in (tables or TABLES)], one, parallel)
     finally:  # what ran is recorded even when a critical data check stops the run
+        opener.shutdown(wait=True)
         finish_run(ctx)
     return [results[t] for t in TABLES if t in results]
 
