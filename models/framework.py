@@ -60,6 +60,7 @@ class TrainResult:
     tables: dict[str, Any] = field(default_factory=dict)  # file name (.json/.csv) -> pandas DataFrame
     eval_fingerprint: str = ""  # identifies the evaluation data (same data -> same fingerprint)
     champion_metric: Callable[[Any], float] | None = None  # re-evaluates another model on this eval data
+    requirements: tuple[str, ...] = ()  # packages loading the model needs beyond its flavor's (e.g. torch)
 
 
 @dataclass

@@ -167,15 +167,18 @@ REQUIREMENTS = {
 }
 
 
-def pip_requirements(flavor: str) -> list[str]:
+def pip_requirements(flavor: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The flavor's packages and `extra` ones, pinned to the installed versions. A flavor package
+    not installed here is left out; an `extra` one (the model needs it to load) must be installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     pins = []
-    for package in REQUIREMENTS[flavor]:
+    for package in REQUIREMENTS[flavor] + tuple(p for p in extra if p not in REQUIREMENTS[flavor]):
         try:
             pins.append(f"{package}=={version(package)}")
         except PackageNotFoundError:
-            continue
+            if package in extra:
+                raise ValueError(f"the model needs {package} to load, but it is not installed") from None
     return pins
 
 
@@ -186,7 +189,7 @@ def log_model(result, signature) -> Any:
     if result.flavor not in FLAVORS:
         raise ValueError(f"unknown flavor {result.flavor!r}; known: {', '.join(FLAVORS)}")
     common = {"signature": signature, "input_example": result.input_example,
-              "pip_requirements": pip_requirements(result.flavor)}
+              "pip_requirements": pip_requirements(result.flavor, tuple(result.requirements))}
     if result.flavor == "spark":
         import mlflow.spark
 

@@ -315,6 +315,7 @@ def train_and_evaluate(ctx: TrainContext) -> TrainResult:
         primary_metric=PRIMARY,
         higher_is_better=False,
         flavor="pyfunc",
+        requirements=("torch",) if shipped == "lstm" else (),  # the LSTM pyfunc loads torch
         input_example=input_example,
         figures=figures,
         tables=tables,
