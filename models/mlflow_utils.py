@@ -189,7 +189,7 @@ def log_model(result, signature) -> Any:
     if result.flavor not in FLAVORS:
         raise ValueError(f"unknown flavor {result.flavor!r}; known: {', '.join(FLAVORS)}")
     common = {"signature": signature, "input_example": result.input_example,
-              "pip_requirements": pip_requirements(result.flavor, tuple(result.requirements))}
+              "pip_requirements": pip_requirements(result.flavor, result.requirements)}
     if result.flavor == "spark":
         import mlflow.spark
 

@@ -82,8 +82,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     results = []
     for day in days_between(first_day, last_day):
         asof = AsOf(spark, settings, day, options=dict(options or {}))
-        check_rows: list[dict] = []
-        checked: list = []  # the day's CheckResults, published to Data Docs once at the end
+        checked: list = []  # the day's CheckResults: recorded and published once, at the end
         skipped: dict[str, str] = {}
         try:
             for name in [t for t in known if t in (tables or known)]:
@@ -92,7 +91,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
                 reason = next((f"needs gold.{n}, which was skipped" for n in gold.needs if n in skipped), None)
                 if reason is None:
                     try:
-                        rows = build_and_write(gold, asof, check_rows if checks else None, checked)
+                        rows = build_and_write(gold, asof, checked if checks else None)
                     except MissingSource as gap:
                         reason = str(gap)
                 if reason is not None:
@@ -106,25 +105,25 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
                     progress(f"  {day}  gold.{name:<28} {rows:>10,} rows  ({results[-1].seconds:.1f}s)")
         finally:
             asof.release()
-            _record_checks(asof, check_rows)
+            _record_checks(asof, checked)
             _publish_docs(asof, checked)
     return results
 
 
-def build_and_write(gold: GoldJob, asof: AsOf, check_rows: list[dict] | None,
-                    checked: list | None = None) -> int:
+def build_and_write(gold: GoldJob, asof: AsOf, checked: list | None) -> int:
+    """Build, check (unless `checked` is None; the result is appended to it) and write one table."""
     rows = gold.build(asof).cache()
     try:
         n = rows.count()
-        if check_rows is not None:
-            _check(gold, rows, asof, check_rows, n, checked if checked is not None else [])
+        if checked is not None:
+            _check(gold, rows, asof, n, checked)
         write(gold, rows, asof)
     finally:
         rows.unpersist()
     return n
 
 
-def _check(gold: GoldJob, rows, asof: AsOf, check_rows: list[dict], n: int, checked: list) -> None:
+def _check(gold: GoldJob, rows, asof: AsOf, n: int, checked: list) -> None:
     """The table's suite in the fast pass (pass / fail; counts and examples only for what failed),
     as silver runs it; the Data Docs pages are built once per day by `_publish_docs`. With a
     BASIC pass and a site rebuild per table, checks took 60% of a gold day (463 s against 185 s
@@ -137,10 +136,8 @@ def _check(gold: GoldJob, rows, asof: AsOf, check_rows: list[dict], n: int, chec
         result = run_checks(rows, gold.suite, gx_root=gold_root(asof), run_id=f"gold_{asof.date}",
                             params={"rows": n}, fast=True, update_docs=False)
     except DataCheckFailed as failed:
-        check_rows.extend(failed.result.rows())
         checked.append(failed.result)
         raise
-    check_rows.extend(result.rows())
     checked.append(result)
 
 
@@ -155,11 +152,11 @@ def gold_root(asof: AsOf) -> str:
     return str(asof.settings.state_dir / "checks")
 
 
-def _record_checks(asof: AsOf, check_rows: list[dict]) -> None:
-    if not check_rows:
+def _record_checks(asof: AsOf, checked: list) -> None:
+    if not checked:
         return
     from expectations.runner import RESULT_ROW_SCHEMA
 
-    rows = [{**r, "position": i} for i, r in enumerate(check_rows)]
+    rows = [{**r, "position": i} for i, r in enumerate(row for result in checked for row in result.rows())]
     df = asof.spark.createDataFrame(rows, f"{RESULT_ROW_SCHEMA}, position int")
     catalog.replace_where(df, asof.spark, asof.settings, CHECK_RESULTS, f"run_id = 'gold_{asof.date}'")
