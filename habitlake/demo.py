@@ -19,17 +19,6 @@ from habitlake.settings import PROJECT_DIR, Settings, is_local, join, local_path
 STEPS = 6
 DAG_DAYS = 3  # the last days run through the daily DAG, one `airflow dags test` each
 CLI = [sys.executable, "-m", "habitlake.cli"]
-# The daily scoring step as the DAG runs it (every model with a champion), in its own process so
-# that Spark's and MLflow's log lines go to the log file, not to the demo's progress.
-SCORE = """
-import sys
-from habitlake import launch
-try:
-    print(launch.score(sys.argv[1]))
-except launch.StepFailed as bad:
-    print(f"scoring failed: {bad}")
-    sys.exit(1)
-"""
 PREPARE = """
 import sys
 from habitlake.settings import Settings
@@ -95,7 +84,7 @@ def _task_progress(line: str) -> str | None:
         return None
     if line.startswith("habitlake ") and (" finished in " in line or "[runner:" in line or "skipped" in line):
         return line.split("  [runner:")[0] if "[runner:" in line else line
-    if ("scoring skipped" in line or line.startswith(("DagRun ", "scoring the models", "scoring failed"))
+    if ("scoring skipped" in line or line.startswith(("DagRun ", "scoring ", "not scored"))
             or "StepFailed" in line):
         return line
     return None
@@ -147,10 +136,8 @@ def run(settings: Settings, customers: int, days: int, start: str, seed: int) ->
 
     _step(5, f"scoring {last} with the champions")
     if trained:
-        script = logs / "score.py"
-        script.write_text(SCORE, encoding="utf-8")
-        log = logs / f"score_{last}.log"
-        if _follow([sys.executable, str(script), last], log, _task_progress):
+        log = logs / f"score_{last}.log"  # in its own process: Spark's and MLflow's lines go to the log
+        if _follow([*CLI, "score", "--date", last, "--champions"], log, _task_progress):
             print(f"      scoring failed: see {log}; the summary shows what was written", flush=True)
     else:
         print("      skipped: no trained model", flush=True)

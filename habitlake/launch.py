@@ -252,23 +252,10 @@ def is_week_end(day: str) -> bool:
 
 
 def score(day: str) -> str:
-    """The daily scoring step: `habitlake score --date D` with every model that has a champion.
-
-    Before the first weekly training no model has one: the step says so and is skipped. While only
-    some have one (a model added since), those are scored one by one."""
-    from models import runner
-
-    known = model_names()
-    ready = [e.name for e in runner.registry(Settings.from_env()) if e.champion and e.name in known]
-    if not ready:
-        message = "no model has a champion yet (the weekly training promotes them): scoring skipped"
-        print(message)
-        return message
-    if set(ready) == set(known):
-        return step("score", day)
-    print(f"scoring the models with a champion: {', '.join(ready)} (none yet: "
-          f"{', '.join(sorted(set(known) - set(ready)))})")
-    return "; ".join(step("score", day, name) for name in ready)
+    """The daily scoring step: `habitlake score --date D --champions`, every model that has a
+    champion. Before the first weekly training no model has one and the step is skipped, as it
+    says; a model added since is left out until it has one."""
+    return step("score", day, "--champions")
 
 
 def training_cutoff(params: Mapping | None, events: Mapping | None) -> str | None:

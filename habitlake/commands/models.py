@@ -10,6 +10,7 @@ import sys
 from habitlake.settings import Settings
 
 UI_HOST, UI_PORT = "127.0.0.1", 5000
+NO_CHAMPION = "no model has a champion yet (the weekly training promotes them): scoring skipped"
 
 
 def _parse_params(pairs: list[str] | None) -> dict:
@@ -80,6 +81,15 @@ def cmd_score(args, settings: Settings) -> int:
     if not specs:
         print("no model is available to score")
         return 1
+    if args.champions:  # the daily step: a model not promoted yet is not an error
+        ready = {e.name for e in runner.registry(settings) if e.champion}
+        waiting = [s.name for s in specs if s.name not in ready]
+        specs = [s for s in specs if s.name in ready]
+        if not specs:
+            print(NO_CHAMPION)
+            return 0
+        if waiting:
+            print(f"not scored, no champion yet: {', '.join(waiting)}")
     spark = _spark(settings, "score")
     failed = []
     print(f"scoring {', '.join(s.name for s in specs)} as of {args.date}")
@@ -161,6 +171,8 @@ def register(sub) -> None:
     p.add_argument("model", nargs="?", help="one model (default: every available model)")
     p.add_argument("--date", required=True, help="as-of date YYYY-MM-DD")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="scoring parameter (repeatable)")
+    p.add_argument("--champions", action="store_true",
+                   help="only the models that have a champion (the daily step); none is not an error")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("models", help="list the registered models with champion and challenger metrics")

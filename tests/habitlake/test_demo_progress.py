@@ -14,8 +14,8 @@ pytestmark = pytest.mark.fast
     ("habitlake gold finished in 201.4s\n", "habitlake gold finished in 201.4s"),
     ("no model has a champion yet (the weekly training promotes them): scoring skipped\n",
      "no model has a champion yet (the weekly training promotes them): scoring skipped"),
-    ("scoring the models with a champion: churn, demand (none yet: basket)\n",
-     "scoring the models with a champion: churn, demand (none yet: basket)"),
+    ("not scored, no champion yet: basket\n", "not scored, no champion yet: basket"),
+    ("scoring churn, demand as of 2025-06-28\n", "scoring churn, demand as of 2025-06-28"),
     ("[2026-11-30T10:01:02] INFO - Done. Returned value was: no model has a champion yet (the weekly "
      "training promotes them): scoring skipped\n", None),
     ("[2026-11-30T10:01:02] INFO - Done. Returned value was: habitlake score 2025-06-28 ok in 80.1s\n", None),

@@ -301,6 +301,32 @@ def test_score_writes_champion_rows_and_model_scores(lab, spark):
     assert scores[0].seconds > 0
 
 
+def test_score_champions_scores_only_the_models_that_have_one(lab, spark, capsys, monkeypatch):
+    """`habitlake score --date D --champions` (the daily step): a model with no champion yet is
+    named and left out; with none at all the step is skipped, not failed. Without the option a
+    model with no champion is a failure."""
+    from habitlake.cli import build_parser
+    from habitlake.commands import models as command
+
+    lab_settings, _ = lab
+    churn = runner.discover(["churn"])[0].spec  # a known model, never trained in this store
+    monkeypatch.setattr(command, "_spark", lambda settings, name: spark)
+
+    def score(specs, *extra) -> tuple[int, str]:
+        monkeypatch.setattr(command, "_available", lambda names: list(specs))
+        args = build_parser().parse_args(["score", "--date", SCORE_DATE, *extra])
+        capsys.readouterr()
+        rc = args.func(args, lab_settings)
+        return rc, capsys.readouterr().out
+
+    rc, out = score([SPEC, churn], "--champions")
+    assert rc == 0
+    assert out.splitlines()[:2] == ["not scored, no champion yet: churn", f"scoring runner_test as of {SCORE_DATE}"]
+    assert catalog.read(spark, lab_settings, TABLE).groupBy("model_version").count().collect() == [(5, 3)]
+    assert score([churn], "--champions") == (0, command.NO_CHAMPION + "\n")
+    assert score([churn])[0] == 1
+
+
 def test_default_cutoff_is_the_latest_order_date(lab, spark):
     lab_settings, _ = lab
     orders = spark.createDataFrame([("o1", dt.date(2025, 3, 30)), ("o2", dt.date(2025, 4, 2))],
