@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.long]
 CLI = str(Path(sys.executable).parent / "habitlake")
 START, DAYS = "2025-03-03", ["2025-03-05", "2025-03-06"]
 READY_SECONDS, BACKFILL_SECONDS = 600, 3000  # generous: the machine is shared
+COMPLETE_SECONDS = 120  # after the last run ended, for the scheduler to mark the backfill complete
 PREPARE = """
 from habitlake.settings import Settings
 from habitlake.spark import get_spark
@@ -70,6 +71,14 @@ def _runs(root: Path) -> dict[str, str]:
     with sqlite3.connect(_db(root), timeout=30) as db:
         rows = db.execute("SELECT date(logical_date), state FROM dag_run WHERE dag_id = 'habitlake_daily'").fetchall()
     return dict(rows)
+
+
+def _completed(root: Path) -> bool:
+    """The scheduler has marked the backfill complete: it does so in a loop after its last run
+    ended, so the runs' states alone come a moment too early."""
+    with sqlite3.connect(_db(root), timeout=30) as db:
+        return bool(db.execute("SELECT count(*) FROM backfill WHERE dag_id = 'habitlake_daily' "
+                               "AND completed_at IS NOT NULL").fetchone()[0])
 
 
 def _task_states(root: Path) -> dict[str, dict[str, str]]:
@@ -207,10 +216,13 @@ def backfill(tmp_path_factory):
                         "--from-date", DAYS[0], "--to-date", DAYS[-1]], env, logs / "backfill.log", timeout=600)
         assert created.returncode == 0, (logs / "backfill.log").read_text()[-4000:]
         deadline = time.monotonic() + BACKFILL_SECONDS
+        ended = None  # when both runs had ended: the backfill is marked complete a little later
         while time.monotonic() < deadline:
             runs = _runs(root)
             if set(runs) >= set(DAYS) and all(runs[d] in ("success", "failed") for d in DAYS):
-                break
+                ended = ended or time.monotonic()
+                if _completed(root) or time.monotonic() - ended > COMPLETE_SECONDS:
+                    break
             assert standalone.poll() is None, _diagnostics(root, logs)
             time.sleep(5)
         timings["backfill"] = time.monotonic() - t0
