@@ -15,6 +15,7 @@ BENCHMARKS = {
     "train_segmentation": "bench.train_segmentation",  # MLlib K-means vs scikit-learn KMeans
     "train_basket": "bench.train_basket",  # MLlib FP-growth vs mlxtend on the same baskets
     "train_demand": "bench.train_demand",  # demand backtest and training time
+    "train_year": "bench.train_year",  # the three above at 100k customers x 1 year, in one run
     "orchestration": "bench.orchestration",  # one daily run of the DAG's steps: Spark start-up share
 }
 
