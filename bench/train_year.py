@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import subprocess
@@ -66,8 +67,10 @@ def build(root: Path, params: dict) -> str:
             raise SystemExit(f"{root} holds a year built with {built}: use another folder for {params}")
         print(f"root {root}: the year is built already ({params})")
         return last
-    manifest = root / "truth" / "manifest.json"
-    generated = json.loads(manifest.read_text()).get("parameters", {}) if manifest.exists() else {}
+    from habitlake.demo import generated_with
+    from habitlake.settings import Settings
+
+    generated = generated_with(Settings.from_env()) or {}
     seconds = {}
     if any(generated.get(k) != v for k, v in params.items()):
         seconds["generate"] = _cli("generate", "--customers", str(params["customers"]), "--days", str(params["days"]),
@@ -100,18 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in wanted:
             print(f"\n== {name}, {args.customers:,} customers x {args.days} days, as of {last}", flush=True)
             t = time.perf_counter()
-            if name == "segmentation":
-                from bench import train_segmentation
-
-                train_segmentation.main(["--home", root, "--date", last])
-            elif name == "basket":
-                from bench import train_basket
-
-                train_basket.main(["--home", root, "--date", last])
-            else:
-                from bench import train_demand
-
-                train_demand.main(["--home", root, "--date", last])
+            importlib.import_module(f"bench.train_{name}").main(["--home", root, "--date", last])
             figures[name] = time.perf_counter() - t
         print("\nin all (each with its Spark start-up and feature building): "
               + ", ".join(f"{k} {v:.0f} s" for k, v in figures.items()))

@@ -40,7 +40,8 @@ print(f"      gold.customer_profile as of {month_before} (for tier history) done
 """
 
 
-def _generated_with(settings: Settings) -> dict | None:
+def generated_with(settings: Settings) -> dict | None:
+    """The generator's parameters of the root's landing data (its truth manifest), or None."""
     manifest = local_path(join(settings.truth, "manifest.json"))
     if not is_local(settings.truth) or not manifest.exists():
         return None
@@ -95,7 +96,7 @@ def run(settings: Settings, customers: int, days: int, start: str, seed: int) ->
 
     t0 = time.monotonic()
     wanted = {"customers": customers, "days": days, "start": start, "seed": seed}
-    have = _generated_with(settings) or {}
+    have = generated_with(settings) or {}
     if all(have.get(k) == v for k, v in wanted.items()):
         _step(1, f"landing data already generated ({customers} customers x {days} days): skipped")
     else:
