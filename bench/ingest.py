@@ -38,9 +38,10 @@ gave 144.0 s against 157.7 s, adaptive execution off 179.6 s: nothing decisive e
 What the profile does show: on a small day silver is fixed cost. Warm, the 2-row products dimension
 takes 7.7 s to write (the SCD2 rebuild and overwrite) and 23 weather rows ~3 s of MERGE; in a new
 process, the first query of each of the first two tables waits ~22 s (Delta's first snapshot
-of a table and the JVM's first compilation of Spark's code), and their dimension writes 26-30 s. The daily task starts a new process:
-`habitlake silver --date D` for the same day took 122.0 s after Spark start-up (131.8 s in all,
-2026-12-02, load ~3.7), against 134-164 s before GX was opened in a thread (it was 6.7 s of serial
+of a table and the JVM's first compilation of Spark's code), and their dimension writes 26-30 s.
+The daily task starts a new process: `habitlake silver --date D` for the same day took 118.2 s
+after Spark start-up in the run of the last row (118-158 s over five runs that day), and before
+that 122.0 s (131.8 s in all, 2026-12-02, load ~3.7), against 134-164 s before GX was opened in a thread (it was 6.7 s of serial
 Python). The cold extra over a warm session (~55 s) is per-process warm-up: the JIT and Spark's
 generated code for every query, which a new JVM compiles again. A dynamic AppCDS archive of the
 driver's classes (-XX:ArchiveClassesAtExit / -XX:SharedArchiveFile, 225 MB) mapped fine and
