@@ -41,9 +41,10 @@ process, the first query of each of the first two tables waits ~22 s (Delta's fi
 of a table and the JVM's first compilation of Spark's code), and their dimension writes 26-30 s.
 The daily task starts a new process: `habitlake silver --date D` for the same day took 118.2 s
 after Spark start-up in the run of the last row (118-158 s over five runs that day), and before
-that 122.0 s (131.8 s in all, 2026-12-02, load ~3.7), against 134-164 s before GX was opened in a thread (it was 6.7 s of serial
-Python). The cold extra over a warm session (~55 s) is per-process warm-up: the JIT and Spark's
-generated code for every query, which a new JVM compiles again. A dynamic AppCDS archive of the
+that 122.0 s (131.8 s in all, 2026-12-02, load ~3.7), against 134-164 s before GX was opened in a
+thread (it was 6.7 s of serial Python). The cold extra over a warm session (~55-95 s) is
+per-process warm-up: the JIT and Spark's generated code for every query, which a new JVM compiles
+again. A dynamic AppCDS archive of the
 driver's classes (-XX:ArchiveClassesAtExit / -XX:SharedArchiveFile, 225 MB) mapped fine and
 changed nothing (133.0 s): class loading is not the cost. C1-only JIT was worse (179.5 s).
 Re-runs of day 2 in one warm session on the kept root (code of the row before last, idle machine):
@@ -110,7 +111,7 @@ def run(root: str, customers: int) -> None:
     rows = sum(r["rows"] for r in log)
     print(f"ingest {day2}: {rows:,} rows from {len(log)} files in {ingest_s:.1f}s ({rows / ingest_s:,.0f} rows/s)")
     # The same day WARM_RUNS times in this session: the JVM is still compiling Spark's and Delta's
-    # code during the first re-runs, so the figure settles only by the third.
+    # code during the first re-runs, and identical runs differ by 10-15 s, so one figure says little.
     for attempt in range(1, WARM_RUNS + 1):
         load = _load()
         t = time.monotonic()
