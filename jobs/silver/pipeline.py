@@ -136,6 +136,45 @@ def scd2(incoming: DataFrame, existing: DataFrame | None, entity_key: str) -> Da
             .withColumn(IS_CURRENT, F.col(VALID_TO).isNull()))
 
 
+GONE = "_gone"
+
+
+def history_changes(incoming: DataFrame, existing: DataFrame, entity_key: str) -> DataFrame:
+    """What `incoming` changes in a dimension's history, for `merge_history`: the versions of the
+    entities it touches that are new or differ from the stored ones (`_gone` false), and the
+    stored versions that the new history no longer has (`_gone` true: a late version that repeats
+    the one after it absorbs it). Entities `incoming` does not touch are not read beyond the
+    semi-join: `scd2` works per entity, so their history cannot change."""
+    columns = incoming.columns  # EXCEPT and the joins below go by position or move keys first
+    touched = existing.join(incoming.select(entity_key).distinct(), on=entity_key, how="left_semi").select(columns)
+    history = scd2(incoming, touched, entity_key).select(columns)
+    gone = touched.join(history.select(entity_key, VALID_FROM), on=[entity_key, VALID_FROM], how="left_anti")
+    return (history.subtract(touched).withColumn(GONE, F.lit(False))  # EXCEPT: nulls compare equal
+            .unionByName(gone.select(columns).withColumn(GONE, F.lit(True))))
+
+
+def merge_history(changes: DataFrame, ctx: Context, job: SilverJob) -> None:
+    """One Delta MERGE on (entity, valid_from) applies `history_changes`: versions gone are
+    deleted, changed ones (a validity closed, an attribute corrected) updated, new ones inserted;
+    with no change (a re-run of a day) nothing is written. Before, the whole dimension was rebuilt
+    and overwritten every day, a cost that grew with the dimension (7.7 s warm for products' 2
+    changed rows, 26-30 s in a new process)."""
+    from delta.tables import DeltaTable
+
+    changes = changes.localCheckpoint()
+    if changes.isEmpty():
+        return
+    columns = [c for c in changes.columns if c != GONE]
+    values = {f"`{c}`": f"s.`{c}`" for c in columns}
+    key = f"t.`{job.entity_key}` <=> s.`{job.entity_key}` AND t.`{VALID_FROM}` <=> s.`{VALID_FROM}`"
+    target = DeltaTable.forPath(ctx.spark, catalog.table(job.target).path(ctx.settings))
+    (target.alias("t").merge(changes.alias("s"), key)
+     .whenMatchedDelete(condition=f"s.`{GONE}`")
+     .whenMatchedUpdate(set=values)
+     .whenNotMatchedInsert(condition=f"NOT s.`{GONE}`", values=values)
+     .execute())
+
+
 def read_bronze(ctx: Context, source: str) -> DataFrame | None:
     tbl = catalog.table(f"bronze.{source}")
     if not catalog.exists(ctx.spark, ctx.settings, tbl):
@@ -187,7 +226,10 @@ def write(job: SilverJob, rows: DataFrame, ctx: Context) -> None:
         catalog.upsert(rows, spark, settings, job.target, newer="false")
     elif job.write == "history":
         existing = ctx.table(job.target)
-        catalog.overwrite(scd2(rows, existing, job.entity_key).cache(), spark, settings, job.target)
+        if existing is None or set(existing.columns) != set(rows.columns):  # first run, or a new schema
+            catalog.overwrite(scd2(rows, existing, job.entity_key).cache(), spark, settings, job.target)
+        else:
+            merge_history(history_changes(rows, existing, job.entity_key), ctx, job)
     else:
         raise ValueError(f"{job.target}: unknown write mode {job.write!r}")
 
