@@ -75,7 +75,7 @@ def table(name: str) -> Table:
 
 
 _REGISTERED: set[tuple[int, str, str]] = set()
-_REGISTER_LOCK = threading.Lock()  # jobs write tables from several threads; the metastore DDL is not atomic
+_REGISTER_LOCK = threading.RLock()  # jobs write tables from several threads; the metastore DDL is not atomic
 
 
 def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
@@ -85,8 +85,20 @@ def register(spark: SparkSession, settings: Settings, tbl: Table) -> None:
     if memo in _REGISTERED:
         return
     with _REGISTER_LOCK:
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
+        open_database(spark, settings, tbl.layer)
         spark.sql(f"CREATE TABLE IF NOT EXISTS {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
+        _REGISTERED.add(memo)
+
+
+def open_database(spark: SparkSession, settings: Settings, layer: str) -> None:
+    """Create a layer's database in the metastore unless it is there. A process's first metastore
+    call starts Spark's Hive client (~11 s in a new process), so a run that will register tables
+    can make this call in the background while its first tables compute (jobs/silver/run.py)."""
+    memo = (id(spark), settings.root, layer)
+    if memo in _REGISTERED:
+        return
+    with _REGISTER_LOCK:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {layer} LOCATION '{settings.lake}/{layer}'")
         _REGISTERED.add(memo)
 
 
@@ -95,8 +107,8 @@ def register_all(spark: SparkSession, settings: Settings) -> list[str]:
     a lake was restored, copied or moved, or on a new metastore). Returns the names registered."""
     found = [tbl for tbl in catalog().values() if exists(spark, settings, tbl)]
     for tbl in found:
+        open_database(spark, settings, tbl.layer)
         with _REGISTER_LOCK:
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {tbl.layer} LOCATION '{settings.lake}/{tbl.layer}'")
             spark.sql(f"DROP TABLE IF EXISTS {tbl.full_name}")  # it may point at an old location
             spark.sql(f"CREATE TABLE {tbl.full_name} USING DELTA LOCATION '{tbl.path(settings)}'")
             _REGISTERED.add((id(spark), settings.root, tbl.full_name))

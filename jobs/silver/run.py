@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from pyspark.sql import SparkSession
 
+from habitlake import catalog
 from habitlake.settings import Settings
 from jobs.bronze.ingest import days_between
 from jobs.silver.pipeline import Books, Context, finish_run, run_job
@@ -54,7 +55,10 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     if unknown:
         raise ValueError(f"unknown silver table(s) {unknown}; known: {list(TABLES)}")
     ctx = Context(spark, settings, tuple(days), run_id_for(days), checks=checks)
-    opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="silver-gx")
+    opener = ThreadPoolExecutor(max_workers=2, thread_name_prefix="silver-open")
+    # the metastore's Hive client starts on a process's first call (~11 s in a new process): in
+    # the background, instead of in the first table's registration, which holds the others' too
+    metastore = opener.submit(catalog.open_database, spark, settings, "silver")
     if checks:  # importing GX and opening its context takes ~7 s of Python: overlap it with the
         # first tables' Spark work; no table touches GX before this is done (pipeline.run_checks)
         from expectations.runner import prepare
@@ -71,6 +75,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
 
     try:
         _schedule([t for t in TABLES if t in (tables or TABLES)], one, parallel)
+        metastore.result()  # a metastore that cannot be reached fails the run here
     finally:  # what ran is recorded even when a critical data check stops the run
         opener.shutdown(wait=True)
         finish_run(ctx)
