@@ -32,7 +32,12 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": settings.warehouse,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
-        "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
+        # Partitions of Delta's log replay (a table's file list, rebuilt for each new version). On
+        # a cluster, the shuffle partitions; locally one: every task of it regenerates the replay's
+        # projection code, and a day's silver rebuilds some hundred snapshots. Measured on the
+        # 100k-customer day (bench ingest), new process 163.5 -> 141.1 s, warm 81-86 -> 68-84 s.
+        "spark.databricks.delta.snapshotPartitions": (
+            "1" if settings.spark_master.startswith("local") else str(settings.shuffle_partitions)),
         "spark.driver.memory": settings.driver_memory,
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": THREAD_STACK,
