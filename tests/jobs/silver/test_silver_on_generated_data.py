@@ -180,3 +180,22 @@ def test_late_status_update_for_an_earlier_date_is_merged(world, spark, settings
     assert after[order_id].status == "refunded"
     assert str(after[order_id].updated_ts) == "2025-03-20 02:00:00"  # 10:00 in Shanghai
     assert {k: v for k, v in after.items() if k != order_id} == {k: v for k, v in before.items() if k != order_id}
+
+
+def test_interpreted_evaluation_is_for_the_silver_run_only(world, spark, settings):
+    from dataclasses import replace
+
+    whole_stage, factory = "spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"
+    # the world's run is over: the session is back to Spark's defaults, for gold and the models
+    assert (spark.conf.get(whole_stage), spark.conf.get(factory)) == ("true", "FALLBACK")
+    with silver.run_conf(spark, settings):
+        assert (spark.conf.get(whole_stage), spark.conf.get(factory)) == ("false", "NO_CODEGEN")
+    assert (spark.conf.get(whole_stage), spark.conf.get(factory)) == ("true", "FALLBACK")
+    # a key the retailer sets in the settings' Spark conf is theirs
+    own = replace(settings, extra_spark_conf={whole_stage: "true"})
+    with silver.run_conf(spark, own):
+        assert (spark.conf.get(whole_stage), spark.conf.get(factory)) == ("true", "NO_CODEGEN")
+    # on a cluster, nothing changes
+    cluster = replace(settings, spark_master="spark://head:7077")
+    with silver.run_conf(spark, cluster):
+        assert (spark.conf.get(whole_stage), spark.conf.get(factory)) == ("true", "FALLBACK")
