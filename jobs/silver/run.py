@@ -36,7 +36,6 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 TABLES = ("customers", "products", "calendar", "weather", "promotions", "orders", "events",
           "campaign_sends", "reviews", "complaints", "inventory", "order_lines", "deliveries")
 PARALLEL = 2  # tables at once: on 2 cores, 3 or 4 were slower (bench/ingest.py)
-JOB_TAG_PREFIX = "habitlake-silver-"  # + table: the Spark job tag of a table's work
 # On a local master a silver day is a few hundred thousand rows in ~450 small Spark jobs: fixed
 # cost, not volume. Spark generates and compiles Java for every query (whole-stage codegen) and
 # builds projection code again in every task; interpreted evaluation skips both. Measured on the
@@ -81,13 +80,10 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     def one(name: str) -> None:
         job = importlib.import_module(f"jobs.silver.{name}").JOB
         t0 = time.monotonic()
-        # every Spark job of the table carries its tag: the Spark UI and event log say which table
-        # a job was for, and `spark.interruptTag(tag)` stops one table's work
-        spark.addTag(f"{JOB_TAG_PREFIX}{name}")
-        try:
-            results[name] = TableRun(name, run_job(job, ctx), time.monotonic() - t0)
-        finally:
-            spark.removeTag(f"{JOB_TAG_PREFIX}{name}")
+        # No `spark.addTag` per table: once a session has tags, Spark 4.2 fails to serialise any
+        # later task whose plan holds the session ("Task not serializable: SparkSession$$anon$1",
+        # its tag thread-local), which broke MLlib training after silver in one session.
+        results[name] = TableRun(name, run_job(job, ctx), time.monotonic() - t0)
         if progress:
             progress(_line(results[name]))
 
