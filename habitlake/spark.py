@@ -32,12 +32,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": settings.warehouse,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
-        # Partitions of Delta's log replay (a table's file list, rebuilt for each new version). On
-        # a cluster, the shuffle partitions; locally one: every task of it regenerates the replay's
-        # projection code, and a day's silver rebuilds some hundred snapshots. Measured on the
-        # 100k-customer day (bench ingest), new process 163.5 -> 141.1 s, warm 81-86 -> 68-84 s.
-        "spark.databricks.delta.snapshotPartitions": (
-            "1" if settings.spark_master.startswith("local") else str(settings.shuffle_partitions)),
+        "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
         "spark.driver.memory": settings.driver_memory,
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": THREAD_STACK,
@@ -58,6 +53,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             str(p) for p in jars.derby_client_jars(settings.jar_dir)
         )
     if settings.spark_master.startswith("local"):
+        # Delta's log replay (a table's file list, rebuilt for each new version) in one task: every
+        # task of it regenerates the replay's projection code, and a day's silver rebuilds some
+        # hundred snapshots. On the 100k-customer day (bench ingest): new process 163.5 -> 141.1 s.
+        conf["spark.databricks.delta.snapshotPartitions"] = "1"
         # Python workers must run the same interpreter (and packages) as the driver; on a cluster
         # the executors' Python is the cluster's business (PYSPARK_PYTHON there).
         conf["spark.pyspark.python"] = os.environ.get("PYSPARK_PYTHON", sys.executable)

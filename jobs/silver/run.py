@@ -80,9 +80,6 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
     def one(name: str) -> None:
         job = importlib.import_module(f"jobs.silver.{name}").JOB
         t0 = time.monotonic()
-        # No `spark.addTag` per table: once a session has tags, Spark 4.2 fails to serialise any
-        # later task whose plan holds the session ("Task not serializable: SparkSession$$anon$1",
-        # its tag thread-local), which broke MLlib training after silver in one session.
         results[name] = TableRun(name, run_job(job, ctx), time.monotonic() - t0)
         if progress:
             progress(_line(results[name]))
@@ -100,9 +97,8 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
 @contextmanager
 def run_conf(spark: SparkSession, settings: Settings) -> Iterator[None]:
     """`LOCAL_RUN_CONF` on the session for the run (local masters only), then the values before."""
-    conf = {k: v for k, v in LOCAL_RUN_CONF.items() if k not in settings.extra_spark_conf}
-    if not settings.spark_master.startswith("local"):
-        conf = {}
+    local = settings.spark_master.startswith("local")
+    conf = {k: v for k, v in LOCAL_RUN_CONF.items() if local and k not in settings.extra_spark_conf}
     before = {k: spark.conf.get(k) for k in conf}
     for key, value in conf.items():
         spark.conf.set(key, value)
