@@ -53,3 +53,12 @@ def test_table_registered_by_name_is_delta(spark, settings):
     assert detail["format"] == "delta"
     assert detail["location"].rstrip("/").endswith("/lake/bronze/registration_probe")
     assert spark.sql("SELECT sum(id) AS s FROM bronze.registration_probe").collect()[0]["s"] == 3
+
+
+def test_local_session_jvm_collects_garbage_with_the_parallel_collector(spark):
+    from habitlake.spark import LOCAL_GC
+
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    assert LOCAL_GC in list(management.getRuntimeMXBean().getInputArguments())
+    collectors = {bean.getName() for bean in management.getGarbageCollectorMXBeans()}
+    assert collectors == {"PS Scavenge", "PS MarkSweep"}  # G1's would be "G1 Young Generation", ...

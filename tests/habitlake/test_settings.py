@@ -56,3 +56,19 @@ def test_retailer_file_sets_currency_and_timezone_defaults(tmp_path):
     assert (s.currency, s.timezone) == ("GBP", "Europe/London")
     s = Settings.from_env({"HABITLAKE_HOME": str(tmp_path), "HABITLAKE_TIMEZONE": "UTC"})
     assert s.timezone == "UTC"
+
+
+def test_local_masters_get_the_parallel_collector_and_clusters_keep_theirs():
+    from dataclasses import replace
+
+    from habitlake.spark import LOCAL_GC, THREAD_STACK, spark_conf
+
+    settings = Settings.from_env({})
+    local = spark_conf(settings)["spark.driver.extraJavaOptions"].split()
+    assert settings.spark_master.startswith("local[") and LOCAL_GC in local and THREAD_STACK in local
+    cluster = spark_conf(replace(settings, spark_master="spark://head:7077"))
+    assert LOCAL_GC not in cluster["spark.driver.extraJavaOptions"].split()
+    assert LOCAL_GC not in cluster["spark.executor.extraJavaOptions"].split()
+    # a retailer's own JVM options replace ours whole, as every key of the settings' Spark conf does
+    own = spark_conf(replace(settings, extra_spark_conf={"spark.driver.extraJavaOptions": "-XX:+UseG1GC"}))
+    assert own["spark.driver.extraJavaOptions"] == "-XX:+UseG1GC"
