@@ -124,6 +124,12 @@ class Settings:
         return join(self.lake, layer, table)
 
     @property
+    def local_master(self) -> bool:
+        """True when Spark runs in this one process (`local`, `local[2]`, `local[*]` ...): the
+        laptop case, which some settings are tuned for (habitlake/spark.py, jobs/silver/run.py)."""
+        return self.spark_master.startswith("local")
+
+    @property
     def uses_embedded_metastore(self) -> bool:
         """True when habitlake runs the Derby network server itself."""
         return self.metastore_url == derby_url(self.state_dir, self.metastore_port)

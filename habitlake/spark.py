@@ -57,13 +57,11 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(
             str(p) for p in jars.derby_client_jars(settings.jar_dir)
         )
-    if settings.spark_master.startswith("local"):
+    if settings.local_master:
         # Delta's log replay (a table's file list, rebuilt for each new version) in one task: every
         # task of it regenerates the replay's projection code, and a day's silver rebuilds some
         # hundred snapshots. On the 100k-customer day (bench ingest): new process 163.5 -> 141.1 s.
         conf["spark.databricks.delta.snapshotPartitions"] = "1"
-        # The parallel collector instead of the JVM's default G1: on 2 cores, G1's concurrent
-        # threads and its costlier write barriers take CPU from the work (see LOCAL_GC).
         conf["spark.driver.extraJavaOptions"] += f" {LOCAL_GC}"
         # Python workers must run the same interpreter (and packages) as the driver; on a cluster
         # the executors' Python is the cluster's business (PYSPARK_PYTHON there).

@@ -97,8 +97,7 @@ def run(spark: SparkSession, settings: Settings, first_day: str, last_day: str |
 @contextmanager
 def run_conf(spark: SparkSession, settings: Settings) -> Iterator[None]:
     """`LOCAL_RUN_CONF` on the session for the run (local masters only), then the values before."""
-    local = settings.spark_master.startswith("local")
-    conf = {k: v for k, v in LOCAL_RUN_CONF.items() if local and k not in settings.extra_spark_conf}
+    conf = {k: v for k, v in LOCAL_RUN_CONF.items() if settings.local_master and k not in settings.extra_spark_conf}
     before = {k: spark.conf.get(k) for k in conf}
     for key, value in conf.items():
         spark.conf.set(key, value)
