@@ -169,13 +169,15 @@ def merge_history(changes: DataFrame, ctx: Context, job: SilverJob) -> None:
     columns = [c for c in changes.columns if c != GONE]
     values = {f"`{c}`": f"s.`{c}`" for c in columns}
     key = f"t.`{job.entity_key}` <=> s.`{job.entity_key}` AND t.`{VALID_FROM}` <=> s.`{VALID_FROM}`"
-    target = DeltaTable.forPath(ctx.spark, catalog.table(job.target).path(ctx.settings))
+    tbl = catalog.table(job.target)
+    catalog.existing(ctx.spark, ctx.settings, tbl)  # its properties before the write
+    target = DeltaTable.forPath(ctx.spark, tbl.path(ctx.settings))
     (target.alias("t").merge(changes.alias("s"), key)
      .whenMatchedDelete(condition=f"s.`{GONE}`")
      .whenMatchedUpdate(set=values)
      .whenNotMatchedInsert(condition=f"NOT s.`{GONE}`", values=values)
      .execute())
-    catalog.register(ctx.spark, ctx.settings, catalog.table(job.target))
+    catalog.register(ctx.spark, ctx.settings, tbl)
 
 
 def read_bronze(ctx: Context, source: str) -> DataFrame | None:

@@ -62,3 +62,47 @@ def test_local_session_jvm_collects_garbage_with_the_parallel_collector(spark):
     assert LOCAL_GC in list(management.getRuntimeMXBean().getInputArguments())
     collectors = {bean.getName() for bean in management.getGarbageCollectorMXBeans()}
     assert collectors == {"PS Scavenge", "PS MarkSweep"}  # G1's would be "G1 Young Generation", ...
+
+
+def test_silver_tables_keep_statistics_on_their_keys_only():
+    from habitlake import catalog
+
+    assert catalog.table("silver.orders").stats == ("order_id",)  # order_date partitions: no stats
+    assert catalog.table("silver.customers").stats == ("customer_id", "valid_from")
+    assert catalog.table("silver.quarantine").properties == {
+        "delta.dataSkippingStatsColumns": "`source`,`source_file`,`file_mtime`,`line`"}
+    assert catalog.table("gold.customer_profile").properties == {}  # gold: Delta's default
+    assert catalog.table("bronze.orders").properties == {}
+
+
+def _file_stats(path: str) -> list[dict]:
+    import glob
+    import json
+
+    adds = []
+    for log in sorted(glob.glob(f"{path}/_delta_log/*.json")):
+        with open(log, encoding="utf-8") as f:
+            adds += [json.loads(line)["add"] for line in f if '"add"' in line]
+    return [json.loads(a["stats"]) for a in adds]
+
+
+def test_a_silver_table_written_before_its_properties_gets_them_before_its_next_write(spark, settings, tmp_path):
+    from dataclasses import replace
+
+    from habitlake import catalog
+
+    old = replace(settings, root=str(tmp_path))  # its own root: nothing registered in the metastore
+    tbl = catalog.table("silver.promotions")
+    assert catalog.existing(spark, old, tbl) is False  # nothing there yet: nothing to align
+    rows = spark.createDataFrame([("P1", "spring", 0.8)], "promo_id string, name string, price_factor double")
+    rows.write.format("delta").save(tbl.path(old))  # as a lake from before the property would have
+    assert _file_stats(tbl.path(old))[0]["minValues"] == {"promo_id": "P1", "name": "spring", "price_factor": 0.8}
+
+    assert catalog.existing(spark, old, tbl) is True
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{tbl.path(old)}`").head()
+    assert detail["properties"] == {"delta.dataSkippingStatsColumns": "`promo_id`"}
+    rows.write.format("delta").mode("append").save(tbl.path(old))
+    stats = _file_stats(tbl.path(old))
+    assert [s["minValues"] for s in stats] == [
+        {"promo_id": "P1", "name": "spring", "price_factor": 0.8}, {"promo_id": "P1"}]
+    assert [s["numRecords"] for s in stats] == [1, 1]

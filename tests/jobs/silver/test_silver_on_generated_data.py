@@ -152,6 +152,20 @@ def _snapshot(spark, settings, names):
                       for r in _silver(spark, settings, n).collect()) for n in names}
 
 
+def test_silver_files_carry_statistics_on_the_table_keys_only(world, settings):
+    import glob
+
+    for name, keys in (("orders", {"order_id"}), ("customers", {"customer_id", "valid_from"}),
+                       ("events", {"event_id"}), ("quarantine", {"source", "source_file", "file_mtime", "line"})):
+        path = catalog.table(f"silver.{name}").path(settings)
+        stats = []
+        for log in sorted(glob.glob(f"{path}/_delta_log/*.json")):
+            with open(log, encoding="utf-8") as f:
+                stats += [json.loads(json.loads(line)["add"]["stats"]) for line in f if '"add"' in line]
+        assert stats, name
+        assert all(set(s["nullCount"]) == keys and s["numRecords"] > 0 for s in stats), (name, stats[:2])
+
+
 def test_rerunning_the_same_dates_leaves_every_table_identical(world, spark, settings):
     names = ALL + ["quarantine", "reconciliation"]
     before = _snapshot(spark, settings, names)
