@@ -60,7 +60,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     if settings.local_master:
         # Delta's log replay (a table's file list, rebuilt for each new version) in one task: every
         # task of it regenerates the replay's projection code, and a day's silver rebuilds some
-        # hundred snapshots. On the 100k-customer day (bench ingest): new process 163.5 -> 141.1 s.
+        # hundred snapshots (what it saved a new process: bench/ingest.py).
         conf["spark.databricks.delta.snapshotPartitions"] = "1"
         conf["spark.driver.extraJavaOptions"] += f" {LOCAL_GC}"
         # Python workers must run the same interpreter (and packages) as the driver; on a cluster
