@@ -6,7 +6,10 @@ DAG task does. Light at import (no pyspark), so DAG files can import it.
 | HABITLAKE_RUNNER          | local          | `local`: run the step in the task's own process (a Spark    |
 |                           |                | session per task, i.e. per layer); `subprocess`: a fresh    |
 |                           |                | `python -m habitlake.cli` per step; `spark-submit`: submit  |
-|                           |                | the step to the cluster of HABITLAKE_SPARK_MASTER           |
+|                           |                | the step to the cluster of HABITLAKE_SPARK_MASTER;          |
+|                           |                | `driver`: send it to the long-lived driver of the root      |
+|                           |                | (`habitlake driver start`, habitlake/driver.py: a warm      |
+|                           |                | session; in this process when no driver answers)            |
 | HABITLAKE_SPARK_SUBMIT    | the venv's     | the spark-submit executable                                  |
 |                           | spark-submit   |                                                             |
 | HABITLAKE_DEPLOY_MODE     | client         | spark-submit --deploy-mode                                   |
@@ -43,7 +46,7 @@ if __package__ in (None, ""):  # run as spark-submit's application file: make th
 
 from habitlake.settings import PROJECT_DIR, Settings  # noqa: E402
 
-RUNNERS = ("local", "subprocess", "spark-submit")
+RUNNERS = ("local", "subprocess", "spark-submit", "driver")
 SPARK_STEPS = frozenset({"ingest", "silver", "gold", "score", "train", "sql", "audience", "export"})
 PACKAGES = ("habitlake", "jobs", "models", "expectations")  # shipped to executors with --py-files
 # settings spark-submit takes as its own options rather than --conf
@@ -120,7 +123,7 @@ def command(settings: Settings, argv: Sequence[str], env: Mapping[str, str] | No
     """The process to start for a step, or None when it runs in this process."""
     env = os.environ if env is None else env
     how = runner(env)
-    if how == "local" or argv[0] not in SPARK_STEPS:
+    if how in ("local", "driver") or argv[0] not in SPARK_STEPS:
         return None
     if how == "subprocess":
         return [sys.executable, "-m", "habitlake.cli", *argv]
@@ -133,12 +136,15 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None, echo: Callabl
     env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env)
     cmd = command(settings, argv, env)
+    to_driver = runner(env) == "driver" and argv[0] in SPARK_STEPS
     t0 = time.monotonic()
-    echo(f"habitlake {' '.join(argv)}  [runner: {runner(env) if cmd else 'local'}]")
+    echo(f"habitlake {' '.join(argv)}  [runner: {runner(env) if cmd or to_driver else 'local'}]")
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     if cmd is None:
-        with _environ(env):
-            rc = _in_process(argv, tail)
+        rc = _in_driver(settings, argv, echo, tail) if to_driver else None
+        if rc is None:
+            with _environ(env):
+                rc = in_process(argv, tail)
     else:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH")) if p)
         if "SPARK_HOME" not in env and "HABITLAKE_SPARK_SUBMIT" not in env:
@@ -150,6 +156,16 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None, echo: Callabl
         raise StepFailed(f"habitlake {' '.join(argv)} exited with {rc} after {seconds:.1f}s: {said}")
     echo(f"habitlake {argv[0]} finished in {seconds:.1f}s")
     return seconds
+
+
+def _in_driver(settings: Settings, argv: Sequence[str], echo: Callable[[str], None], tail: deque) -> int | None:
+    """The step's exit code from the long-lived driver; None (and a note) when none answers."""
+    from habitlake import driver
+
+    rc = driver.submit(settings, argv, echo, tail)
+    if rc is None:
+        echo(f"no habitlake driver answers at {driver.socket_path(settings)}: the step runs in this process")
+    return rc
 
 
 def _pyspark_home() -> str:
@@ -190,7 +206,7 @@ class _Tee(io.TextIOBase):
         self.stream.flush()
 
 
-def _in_process(argv: Sequence[str], tail: deque) -> int:
+def in_process(argv: Sequence[str], tail: deque) -> int:
     from contextlib import redirect_stderr
 
     from habitlake.cli import main

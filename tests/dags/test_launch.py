@@ -56,6 +56,8 @@ def test_runner_chooses_in_process_subprocess_or_spark_submit(tmp_path):
         names = set(zf.namelist())
     assert {"habitlake/launch.py", "jobs/silver/orders.py", "jobs/gold/customer_profile.py",
             "expectations/runner.py"} <= names
+    env["HABITLAKE_RUNNER"] = "driver"  # the driver's socket, else this process: never a new process
+    assert launch.command(settings, ["silver", "--date", "2025-03-01"], env) is None
     env["HABITLAKE_RUNNER"] = "yarn"
     with pytest.raises(ValueError, match="HABITLAKE_RUNNER='yarn'"):
         launch.command(settings, ["gold", "--date", "2025-03-01"], env)
