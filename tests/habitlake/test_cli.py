@@ -8,7 +8,8 @@ from habitlake.cli import build_parser, format_rows
 
 CLI = str(Path(sys.executable).parent / "habitlake")
 SUBCOMMANDS = ["setup", "generate", "ingest", "stream", "silver", "gold", "audience", "export", "sql", "metastore",
-               "demo", "train", "score", "models", "mlflow", "airflow", "checks", "publish", "bi", "cockpit", "report"]
+               "demo", "train", "score", "models", "mlflow", "airflow", "checks", "publish", "bi", "cockpit", "report",
+               "driver"]
 
 
 def test_the_parser_has_exactly_these_subcommands():
