@@ -3,8 +3,9 @@ generated retailer; the gold tables, checks, published record and asset event it
 
 200 customers x 9 days from 2025-03-01 (seed 7): the days before D are prepared in one process (ingest
 and silver); the DAG then runs D = 2025-03-09, a Sunday, through every task in one process
-(HABITLAKE_RUNNER=local: the Spark session is started once for the whole run). The failure path is
-in test_daily_failure.py.
+(HABITLAKE_RUNNER=local: the Spark session is started once for the whole run), then once more with
+HABITLAKE_RUNNER=driver (every Spark step sent to a long-lived `habitlake driver`). The failure path
+is in test_daily_failure.py.
 """
 from __future__ import annotations
 
@@ -119,3 +120,34 @@ def test_closing_the_week_emits_the_asset_the_training_waits_for(lake):
         rows = db.execute("SELECT e.source_task_id, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
                           "WHERE a.name = 'habitlake_gold_week'").fetchall()
     assert [(task, json.loads(extra)) for task, extra in rows] == [("close_week", {"as_of": DAY})]
+
+
+def test_the_day_again_with_its_spark_steps_in_a_long_lived_driver(lake):
+    """The same DAG run once more (after the tests above read the first one), HABITLAKE_RUNNER=driver:
+    every Spark task sends its step to one `habitlake driver`, and the day's gold is unchanged."""
+    from deltalake import DeltaTable
+
+    from habitlake import driver
+
+    def profile():
+        return sorted(DeltaTable(lake.settings.table_path("gold", "customer_profile")).to_pyarrow_table(
+            columns=["customer_id", "tier"], filters=[("as_of_date", "=", dt.date.fromisoformat(DAY))]).to_pylist(),
+            key=lambda r: r["customer_id"])
+
+    before = profile()
+    env = {**lake.env, "HABITLAKE_RUNNER": "driver"}
+    subprocess.run([CLI, "driver", "start"], env=env, check=True, capture_output=True)
+    try:
+        done = _run([CLI, "airflow", "dags", "test", "habitlake_daily", DAY], env, lake.logs / "daily-driver.log")
+        served = driver.ping(lake.settings)
+    finally:
+        subprocess.run([CLI, "driver", "stop"], env=env, capture_output=True)
+    log = (lake.logs / "daily-driver.log").read_text()
+    assert done.returncode == 0, log[-5000:]
+    sent = [f"habitlake {step} --date {DAY}{extra}  [runner: driver]"
+            for step, extra in (("ingest", ""), ("silver", ""), ("gold", ""), ("score", " --champions"))]
+    assert [line in log for line in sent] == [True] * 4, log[-5000:]
+    assert served["steps"] == 4  # the four Spark steps, each in the same driver, none in its task
+    assert [f"[habitlake driver pid {served['pid']}, step {n}]" in log for n in (1, 2, 3, 4)] == [True] * 4
+    assert "no habitlake driver answers" not in log
+    assert profile() == before and len(before) == 199
